@@ -1,0 +1,92 @@
+/*
+ * wgc/finalize.h -- FinalizationRegistry, the cleanup queue and safe points.
+ *
+ * The invariant (docs/finalize.md, rule F0): no cleanup callback ever runs
+ * inside wgc_alloc or wgc_collect.  A collection only moves the cells of
+ * dead targets to their cleanup queue (in the same step that empties weak
+ * references to them); the program runs the callbacks at safe points it
+ * chooses, with wgc_run_cleanup or wgc_registry_cleanup_some.  Callbacks
+ * receive holdings, never the target, so nothing can be resurrected.
+ *
+ * Order: cells are delivered in the order their targets were found dead
+ * (earlier collections first), ties broken by registration order.  Nothing
+ * depends on addresses: the same program delivers the same cleanups in the
+ * same order, run after run.
+ *
+ * Destructors (wgc_type.destroy) are a different thing: they run inside the
+ * collection, for one object, and may only release non-heap resources.
+ * Registries run arbitrary code later and never see the object.
+ */
+#ifndef WGC_FINALIZE_H
+#define WGC_FINALIZE_H
+
+#include "heap.h"
+#include "weak.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wgc_registry wgc_registry;
+
+/* Runs for one queued cell with its holdings.  Return 0 on success;
+ * non-zero reports failure and stops the drain that called it (the cell
+ * counts as delivered; the rest stay queued).  It may allocate, collect,
+ * register, unregister (in any registry, including this one: unregistering
+ * a pending cell prevents its delivery) and create WeakRefs. */
+typedef int (*wgc_cleanup_fn)(wgc_heap *heap, void *holdings, void *user);
+
+/* A new registry (a heap object: root it).  May collect.  NULL on a NULL
+ * heap or callback (WGC_EINVAL) or allocation failure. */
+wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback,
+                               void *user);
+
+/*
+ * Registers `target` (held weakly) with `holdings` (held strongly while the
+ * cell is registered or queued, if it is a heap object; any value allowed)
+ * and an optional `token` (NULL, or a heap object, held weakly) for
+ * unregistering.  The token may be the target or the holdings; a target
+ * that is its own token is not kept alive by that.  Registering a target
+ * twice makes two cells and two callbacks.  May allocate (not collect).
+ * false on: NULL registry or target, target not an object of the heap,
+ * target == holdings, token not an object of the heap (WGC_EINVAL); memory
+ * refused (WGC_ENOMEM).
+ */
+bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
+                           void *token);
+
+/* Removes every cell of `reg` registered with `token`, queued or not: their
+ * callbacks will never run.  true if it removed at least one; false
+ * otherwise (a NULL token, a token never used, a second call, cells
+ * already delivered). */
+bool wgc_registry_unregister(wgc_registry *reg, void *token);
+
+/* Runs the callback on up to `max` of this registry's queued cells, in
+ * delivery order; returns how many ran.  Stops early on a failing callback
+ * (WGC_ECALLBACK).  0 for a NULL registry. */
+size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max);
+
+/* How many cells wait in the registry's queue. */
+size_t wgc_registry_pending(const wgc_registry *reg);
+
+/* The safe point: drains up to `max` queued cells of every live registry
+ * and group of the heap in delivery order (see the top of this file) and
+ * returns how many callbacks ran.  Group refs of a group without executor
+ * are skipped (they wait for manual finalization).  Stops early on a
+ * failing callback (WGC_ECALLBACK); undelivered cells stay queued.  0 on a
+ * NULL heap or when called from inside a collection (WGC_EREENTRY). */
+size_t wgc_run_cleanup(wgc_heap *heap, size_t max);
+
+/* How many cells and group refs wait in the heap's queue. */
+size_t wgc_cleanup_pending(const wgc_heap *heap);
+
+/* "Bring out your dead": collects and drains the queue, again and again,
+ * until a collection queues nothing and the queue is empty (a callback that
+ * keeps making new garbage with registered targets keeps it going).
+ * Returns the number of callbacks run.  0 on a NULL heap. */
+size_t wgc_collect_and_cleanup(wgc_heap *heap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

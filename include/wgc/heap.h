@@ -1,0 +1,276 @@
+/*
+ * wgc/heap.h -- the heap: configuration, types, allocation, tracing, roots,
+ * collection and statistics.
+ *
+ * The one rule every user must follow
+ * -----------------------------------
+ * wgc is precise: it never scans the C stack.  An object is alive only if
+ * it can be reached from a root: a persistent handle (wgc_root_new), a frame
+ * of local-variable addresses (WGC_FRAME), the embedder's root callback
+ * (wgc_config.trace_roots), or a kept object (see wgc/weak.h).  A pointer
+ * held only in a C local across a call that can allocate (wgc_alloc, and
+ * every function documented "may collect") must be in a frame or a handle:
+ *
+ *     struct pair *make_list(wgc_heap *h, int n)
+ *     {
+ *         struct pair *list = NULL, *cell = NULL;
+ *         WGC_FRAME(h, &list, &cell);        // list and cell are now roots
+ *         for (int i = 0; i < n; i++) {
+ *             cell = wgc_alloc(h, &pair_type, sizeof *cell);  // may collect
+ *             if (!cell) break;
+ *             cell->next = list;
+ *             list = cell;
+ *         }
+ *         WGC_FRAME_POP(h);
+ *         return list;                       // caller roots it before allocating
+ *     }
+ *
+ * Threads: a heap is used by one thread at a time.  Several heaps may live
+ * side by side in one process; the library has no global state.
+ *
+ * Errors: functions report failure through their return value (NULL, false
+ * or 0 as documented) and record the reason, readable with wgc_last_error().
+ * A failed call leaves the heap as it was.
+ */
+#ifndef WGC_HEAP_H
+#define WGC_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wgc_heap wgc_heap;
+typedef struct wgc_visitor wgc_visitor;
+
+/* ==================================================================== errors */
+
+typedef enum wgc_error {
+    WGC_OK = 0,
+    WGC_EINVAL,    /* an argument is NULL where it may not be, or of the wrong kind */
+    WGC_ENOMEM,    /* the OS refused memory or an internal table could not grow */
+    WGC_EHEAPMAX,  /* the request would take the heap past config.max_heap_size */
+    WGC_EOVERFLOW, /* a requested size is too large to represent */
+    WGC_EREENTRY,  /* called from a trace callback, destructor or event hook */
+    WGC_ESTATE,    /* a frame popped out of LIFO order, or a similar misuse */
+    WGC_ECALLBACK  /* a cleanup callback reported failure and stopped a drain */
+} wgc_error;
+
+/* The reason for the last failed call on `heap` (calls that succeed do not
+ * reset it; wgc_clear_error does).  WGC_EINVAL for a NULL heap. */
+wgc_error wgc_last_error(const wgc_heap *heap);
+void wgc_clear_error(wgc_heap *heap);
+
+/* A static, human-readable description of `err`. Never NULL. */
+const char *wgc_error_string(wgc_error err);
+
+/* ===================================================================== types */
+
+/*
+ * A type descriptor, one per kind of object.  It must stay valid (usually it
+ * is a static const) as long as any heap holds objects of the type.
+ *
+ * trace:   reports each pointer field by address with wgc_visit (strong),
+ *          wgc_visit_weak or wgc_visit_ephemeron.  NULL means the object
+ *          holds no heap pointers (strings, numeric arrays): it is never
+ *          scanned, and is kept in separate pages.  A trace callback runs
+ *          inside a collection: it must not allocate, collect, or change
+ *          any object; it may only read its object and call wgc_visit*.
+ * destroy: optional; runs once when the object is found dead, inside the
+ *          collection that found it (or in wgc_heap_free).  It may release
+ *          resources outside the heap (file descriptors, malloc'd buffers).
+ *          It must not allocate, collect, or read other heap objects (they
+ *          may already be dead).  Destructors are not finalizers: for code
+ *          that must run later, at a safe point, use wgc/finalize.h.
+ * size:    optional, for variable-sized objects: returns the bytes the
+ *          object really uses, which must not exceed the size it was
+ *          allocated with.  Debug builds check this when they verify.
+ */
+typedef struct wgc_type {
+    const char *name;
+    void (*trace)(void *obj, wgc_visitor *v);
+    void (*destroy)(void *obj);
+    size_t (*size)(const void *obj);
+} wgc_type;
+
+/* ==================================================================== config */
+
+typedef enum wgc_event {
+    WGC_EVENT_COLLECT_START,
+    WGC_EVENT_COLLECT_END
+} wgc_event;
+
+typedef struct wgc_config {
+    /* Bytes the heap may allocate before its first collection, and the
+     * least it is ever sized for.  Default 4 MiB. */
+    size_t initial_heap_size;
+    /* Upper bound on the heap's memory (pages and large objects).  An
+     * allocation that would pass it collects first and, if that does not
+     * make room, fails with WGC_EHEAPMAX.  0: no bound. */
+    size_t max_heap_size;
+    /* After a collection the heap may allocate live_bytes * (growth_factor
+     * - 1) (at least initial_heap_size) before the next.  Default 2.0;
+     * must be > 1.0. */
+    double growth_factor;
+    /* true (the default): wgc_alloc collects when the threshold above is
+     * crossed.  false: collections happen only in wgc_collect. */
+    bool auto_collect;
+    /* ECMAScript's kept-objects rule: see wgc/weak.h.  Default false. */
+    bool keep_during_job;
+
+    /* The embedder's own roots (a VM stack, globals): called during every
+     * collection; it calls wgc_visit / wgc_visit_weak for each root slot.
+     * It runs inside the collection, under the trace-callback rules. */
+    void (*trace_roots)(wgc_visitor *v, void *user);
+    void *trace_roots_user;
+
+    /* Called at the end of a collection that queued cleanup work (see
+     * wgc/finalize.h).  It runs inside the collection: it may only record
+     * the fact, and the host calls wgc_run_cleanup later at a safe point. */
+    void (*cleanup_pending)(wgc_heap *heap, void *user);
+    void *cleanup_pending_user;
+
+    /* Called at the start and end of every collection (it may read wgc_stats;
+     * it must not allocate or touch objects). */
+    void (*on_event)(wgc_heap *heap, wgc_event event, void *user);
+    void *on_event_user;
+
+    /* Stress: collect at every N-th allocation (0: off).  The environment
+     * variable WGC_STRESS=N, read once by wgc_heap_new, overrides it. */
+    unsigned stress_interval;
+} wgc_config;
+
+/* Fills `cfg` with the defaults above.  Start from this. */
+void wgc_config_init(wgc_config *cfg);
+
+/* ====================================================================== heap */
+
+/* A new empty heap configured by `cfg` (NULL: the defaults; the struct is
+ * copied).  Returns NULL if the configuration is invalid (growth_factor <=
+ * 1, a max_heap_size below the initial size) or memory is refused. */
+wgc_heap *wgc_heap_new(const wgc_config *cfg);
+
+/* Runs the destructors of every object still in the heap, then returns all
+ * of its memory.  Queued cleanups are dropped without running.  Every
+ * handle, frame and object of the heap becomes invalid.  NULL: no effect.
+ * Must not be called from inside a collection or cleanup callback. */
+void wgc_heap_free(wgc_heap *heap);
+
+/* ================================================================ allocation */
+
+/* A new object of `type` with `size` usable bytes, all zero, aligned to 16
+ * bytes.  May collect first.  Returns NULL and records the error on: NULL
+ * heap or type (WGC_EINVAL), a size too large (WGC_EOVERFLOW), the maximum
+ * heap size (WGC_EHEAPMAX), memory refused (WGC_ENOMEM), a call from inside
+ * a collection (WGC_EREENTRY).  The heap is unchanged by a failure. */
+void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size);
+
+/* The type `obj` was allocated with.  `obj` must be a live object. */
+const wgc_type *wgc_type_of(const void *obj);
+
+/* The usable size of live object `obj` (at least the size asked for). */
+size_t wgc_size_of(const void *obj);
+
+/* Whether `ptr` is the start of a live object of `heap`.  Safe to call with
+ * any pointer value.  false for NULL arguments. */
+bool wgc_is_object(const wgc_heap *heap, const void *ptr);
+
+/* =================================================================== tracing */
+
+/* Reports one strong slot: `slot` is the address of a pointer field (any
+ * object pointer type) holding NULL or a live object of this heap.  Call
+ * only from a trace callback or the root callback, with the visitor given. */
+void wgc_visit(wgc_visitor *v, void *slot);
+
+/* Reports `count` consecutive strong slots starting at `slots`. */
+void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
+
+/* ===================================================================== roots */
+
+/* A persistent handle: a root that holds one object (or NULL) until freed.
+ * Handles are traced in creation order. */
+typedef struct wgc_root wgc_root;
+
+/* A handle holding `obj` (NULL allowed; otherwise a live object of heap).
+ * NULL on a NULL heap (WGC_EINVAL) or refused memory (WGC_ENOMEM). */
+wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
+/* The object a handle holds.  NULL for a NULL or freed handle. */
+void *wgc_root_get(const wgc_root *root);
+/* Makes `root` hold `obj`.  false for a NULL or freed handle. */
+bool wgc_root_set(wgc_root *root, void *obj);
+/* Releases a handle.  NULL: no effect.  A freed handle must not be used
+ * again; debug builds report it (a signature word catches it). */
+void wgc_root_free(wgc_root *root);
+
+/*
+ * Frames: a LIFO stack of local-variable addresses for C code.  Push before
+ * the first call that may allocate and pop, in reverse order, before the
+ * locals go out of scope.  Use the macros:
+ *
+ *     WGC_FRAME(heap, &a, &b, &c);   // at most one per C block
+ *     ...
+ *     WGC_FRAME_POP(heap);
+ *
+ * The locals must hold NULL or live objects whenever a collection may run.
+ */
+typedef struct wgc_frame {
+    struct wgc_frame *prev;
+    void *const *slots;
+    size_t count;
+} wgc_frame;
+
+/* Pushes `frame` (storage owned by the caller, usually a local) holding the
+ * `count` slot addresses in `slots`.  false on NULL arguments. */
+bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
+                    size_t count);
+/* Pops `frame`, which must be the most recently pushed one.  false and
+ * WGC_ESTATE otherwise (the frame stack is left unchanged). */
+bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
+
+#define WGC_FRAME(heap, ...)                                                 \
+    void *const wgc_frame_slots_[] = {__VA_ARGS__};                          \
+    wgc_frame wgc_frame_;                                                    \
+    wgc_frame_push((heap), &wgc_frame_, wgc_frame_slots_,                    \
+                   sizeof wgc_frame_slots_ / sizeof wgc_frame_slots_[0])
+#define WGC_FRAME_POP(heap) wgc_frame_pop((heap), &wgc_frame_)
+
+/* ================================================================ collection */
+
+/* Runs a full collection now.  false (and nothing done) on a NULL heap or a
+ * call from inside a collection.  A collection cannot fail for lack of
+ * memory: it falls back to slower algorithms that need none. */
+bool wgc_collect(wgc_heap *heap);
+
+/* ================================================================ statistics */
+
+typedef struct wgc_heap_stats {
+    uint64_t collections;
+    uint64_t bytes_allocated;   /* total since the heap was made */
+    uint64_t objects_allocated; /* total since the heap was made */
+    size_t live_bytes;          /* in objects that survived the last collection */
+    size_t heap_size;           /* bytes of memory the heap holds now */
+    uint64_t pause_total_ns;
+    uint64_t pause_max_ns;
+    uint64_t pause_last_ns;
+    /* weak layer (wgc/weak.h) */
+    uint64_t weak_slots_cleared;
+    uint64_t ephemerons_resolved; /* values traced because their key lived */
+    uint64_t group_refs_queued;
+    uint64_t group_refs_run;
+    /* finalization (wgc/finalize.h) */
+    uint64_t cells_registered;
+    uint64_t cells_queued;
+    uint64_t cells_delivered;
+    uint64_t cells_unregistered;
+} wgc_heap_stats;
+
+/* Copies the heap's counters into `out`.  false on NULL arguments. */
+bool wgc_stats(const wgc_heap *heap, wgc_heap_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
