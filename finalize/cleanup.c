@@ -1,0 +1,78 @@
+/*
+ * finalize/cleanup.c -- the safe point: draining every group's and
+ * registry's queue in one deterministic order (rule F4 of docs/finalize.md).
+ *
+ * Each owner's queue is already in delivery order, (epoch found dead,
+ * registration seq), because a collection notifies in seq order.  The heap
+ * merges the owners' queues by that key; specials are few, so a scan of
+ * them per delivery is cheaper than keeping a merged index up to date.
+ */
+#include "gc/internal.h"
+
+/* The owner whose first queued entry comes first, or NULL. */
+static special *next_owner(wgc_heap *heap)
+{
+    special *best = NULL;
+    uint64_t best_epoch = 0, best_seq = 0;
+    vec *s = &heap->specials;
+    for (size_t i = 0; i < s->count; i++) {
+        special *sp = VEC_AT(s, special *, i);
+        uint64_t epoch, seq;
+        if (!sp->ops->queue_head || !sp->ops->queue_head(sp, &epoch, &seq))
+            continue;
+        if (!best || epoch < best_epoch || (epoch == best_epoch && seq < best_seq)) {
+            best = sp;
+            best_epoch = epoch;
+            best_seq = seq;
+        }
+    }
+    return best;
+}
+
+size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
+{
+    if (!wgc__enter(heap))
+        return 0;
+    size_t ran = 0;
+    special *owner;
+    while (ran < max && (owner = next_owner(heap))) {
+        ran++;
+        if (owner->ops->deliver(owner) != 0) {
+            wgc__fail(heap, WGC_ECALLBACK);
+            break;
+        }
+    }
+    return ran;
+}
+
+size_t wgc_cleanup_pending(const wgc_heap *heap)
+{
+    if (!wgc__check_heap(heap))
+        return 0;
+    size_t pending = 0;
+    const vec *s = &heap->specials;
+    for (size_t i = 0; i < s->count; i++) {
+        const special *sp = VEC_AT(s, special *, i);
+        if (sp->ops->queue_head)
+            pending += sp->pending;
+    }
+    return pending;
+}
+
+size_t wgc_collect_and_cleanup(wgc_heap *heap)
+{
+    if (!wgc__enter(heap))
+        return 0;
+    size_t total = 0;
+    for (;;) {
+        wgc__collect(heap);
+        bool queued = heap->queued_cleanup;
+        heap->error = WGC_OK;
+        total += wgc_run_cleanup(heap, SIZE_MAX);
+        if (heap->error == WGC_ECALLBACK)
+            break; /* a failing callback: let the host decide */
+        if (!queued && !next_owner(heap))
+            break;
+    }
+    return total;
+}

@@ -1,0 +1,328 @@
+/*
+ * gc/alloc.c -- size classes and allocation.
+ *
+ * The fast path takes the next cell of the current free run: a compare and
+ * an add.  The slow path finds the next run between marked cells [G3],
+ * zeroes it, takes a new page, or collects when the budget is spent [G4].
+ */
+#include "gc/internal.h"
+
+static const uint16_t class_cells[WGC_CLASS_COUNT] = {
+    16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,
+    256,  320,  384,  448,  512,  640,  768,  896,  1024, 1280, 1536,
+    1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+};
+
+#define SMALL_MAX_SIZE (WGC_SMALL_MAX_CELL - WGC_HEADER_SIZE)
+
+static size_t granules_for(size_t size)
+{
+    return (size + WGC_HEADER_SIZE + WGC_GRANULE - 1) / WGC_GRANULE;
+}
+
+void wgc__allocators_init(wgc_heap *heap)
+{
+    int c = 0;
+    for (size_t g = 0; g <= WGC_SMALL_MAX_CELL / WGC_GRANULE; g++) {
+        while (class_cells[c] < g * WGC_GRANULE)
+            c++;
+        heap->class_of_granules[g] = (uint8_t)c;
+    }
+    for (int atomic = 0; atomic < 2; atomic++) {
+        for (c = 0; c < WGC_CLASS_COUNT; c++) {
+            heap->allocators[atomic][c] = (allocator){
+                .cell_size = class_cells[c],
+                .class_index = (uint16_t)c,
+                .atomic = (uint8_t)atomic,
+            };
+        }
+    }
+}
+
+static char *first_cell(const page *p)
+{
+    return (char *)p + WGC_PAGE_FIRST_CELL;
+}
+
+static char *cells_end(const page *p)
+{
+    return first_cell(p) + (size_t)p->cell_count * p->cell_size;
+}
+
+/* Ends the current run, keeping stats exact and the page frontier [G3]. */
+static void end_run(wgc_heap *heap, allocator *a)
+{
+    size_t unused = (size_t)(a->limit - a->cursor);
+    heap->claimed_bytes -= unused;
+    a->claimed_cells -= unused / a->cell_size;
+    if (a->current)
+        a->current->alloc_end = a->cursor;
+    a->cursor = a->limit = NULL;
+    a->current = NULL;
+}
+
+void wgc__allocators_retire(wgc_heap *heap)
+{
+    for (int atomic = 0; atomic < 2; atomic++)
+        for (int c = 0; c < WGC_CLASS_COUNT; c++)
+            end_run(heap, &heap->allocators[atomic][c]);
+}
+
+/* Index of the first set bit at or after `from`, or `limit` if none. */
+static size_t next_set_bit(const uint64_t *bits, size_t from, size_t limit)
+{
+    size_t w = from / 64;
+    uint64_t word = bits[w] & (~(uint64_t)0 << (from % 64));
+    for (;;) {
+        if (word)
+            return w * 64 + (size_t)__builtin_ctzll(word);
+        if (++w * 64 >= limit)
+            return limit;
+        word = bits[w];
+    }
+}
+
+/* Finds the next free run in `p` at or after cell start `from`. */
+static bool find_run_in_page(wgc_heap *heap, allocator *a, page *p, char *from)
+{
+    const uint64_t *marks = p->marks[heap->alloc_bits];
+    char *end = cells_end(p);
+    for (char *c = from; c < end; c += a->cell_size) {
+        size_t g = (size_t)(c + WGC_HEADER_SIZE - (char *)p) / WGC_GRANULE;
+        size_t marked = next_set_bit(marks, g, WGC_PAGE_GRANULES);
+        char *stop = (char *)p + marked * WGC_GRANULE - WGC_HEADER_SIZE;
+        if (stop > end)
+            stop = end;
+        if (stop == c)
+            continue; /* c itself is marked */
+        if (mt_active(heap) || heap->config.stress_interval)
+            stop = c + a->cell_size; /* one cell per slow path */
+        a->current = p;
+        a->cursor = c;
+        a->limit = stop;
+        return true;
+    }
+    p->alloc_end = end;
+    return false;
+}
+
+static page *new_page(wgc_heap *heap, allocator *a)
+{
+    page *p = wgc__page_get(heap);
+    if (!p)
+        return NULL;
+    p->s.kind = SPAN_SMALL;
+    p->s.atomic = a->atomic;
+    p->s.owner = ~(uintptr_t)heap;
+    p->class_index = a->class_index;
+    p->cell_size = (uint16_t)a->cell_size;
+    p->cell_count = (uint32_t)((WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL) / a->cell_size);
+    p->live_cells = 0;
+    memset(p->marks, 0, sizeof p->marks);
+    p->alloc_end = first_cell(p);
+    p->next = a->pages;
+    a->pages = p;
+    return p;
+}
+
+static void claim_run(wgc_heap *heap, allocator *a)
+{
+    size_t bytes = (size_t)(a->limit - a->cursor);
+    page *p = a->current;
+    mt_writable(heap, a->cursor, bytes);
+    if (!p->s.fresh)
+        memset(a->cursor, 0, bytes);
+    if (mt_active(heap))
+        mt_no_access(heap, a->cursor, bytes);
+    p->s.fresh = 0;
+    heap->claimed_bytes += bytes;
+    a->claimed_cells += bytes / a->cell_size;
+    heap->budget = bytes < heap->budget ? heap->budget - bytes : 0;
+}
+
+/* Sets up a new current run for `a`; false (error recorded) if none. */
+static bool refill(wgc_heap *heap, allocator *a)
+{
+    bool collected = false;
+    if (heap->config.auto_collect && heap->budget == 0) {
+        wgc__collect(heap);
+        collected = true;
+    }
+    for (;;) {
+        if (a->current) {
+            page *p = a->current;
+            char *from = a->cursor;
+            a->current = NULL;
+            a->cursor = a->limit = NULL;
+            if (find_run_in_page(heap, a, p, from))
+                break;
+        }
+        page *p = a->next_page;
+        if (p) {
+            a->next_page = p->next;
+            if (p->live_cells < p->cell_count &&
+                find_run_in_page(heap, a, p, first_cell(p)))
+                break;
+            continue;
+        }
+        p = new_page(heap, a);
+        if (p) {
+            find_run_in_page(heap, a, p, first_cell(p));
+            break;
+        }
+        if (collected || !heap->config.auto_collect)
+            return false;
+        wgc__collect(heap);
+        collected = true;
+    }
+    claim_run(heap, a);
+    return true;
+}
+
+static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
+{
+    bool collected = false;
+    if (heap->config.auto_collect && size >= heap->budget) {
+        wgc__collect(heap);
+        collected = true;
+    }
+    large *l = wgc__large_new(heap, size);
+    if (!l && !collected && heap->config.auto_collect &&
+        heap->error != WGC_EOVERFLOW) {
+        wgc__collect(heap);
+        l = wgc__large_new(heap, size);
+    }
+    if (!l)
+        return NULL;
+    l->s.atomic = type->trace == NULL;
+    heap->budget = size < heap->budget ? heap->budget - size : 0;
+    heap->claimed_bytes += size;
+    heap->large_allocs++;
+    char *obj = (char *)l + WGC_LARGE_OBJECT_OFFSET;
+    mt_writable(heap, obj - WGC_HEADER_SIZE, WGC_HEADER_SIZE);
+    *header_of(obj) = (uintptr_t)type;
+    mt_object_alloc(heap, obj, size);
+    return obj;
+}
+
+void *wgc__alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
+{
+    if (!wgc__enter(heap))
+        return NULL;
+    if (!type) {
+        wgc__fail(heap, WGC_EINVAL);
+        return NULL;
+    }
+    if (size > SIZE_MAX / 2) {
+        wgc__fail(heap, WGC_EOVERFLOW);
+        return NULL;
+    }
+    if (type->destroy && !wgc__vec_reserve(heap, &heap->destructibles, 1)) {
+        wgc__fail(heap, WGC_ENOMEM);
+        return NULL;
+    }
+    if (heap->config.stress_interval && --heap->stress_countdown == 0) {
+        heap->stress_countdown = heap->config.stress_interval;
+        wgc__collect(heap);
+    }
+
+    char *obj;
+    if (size > SMALL_MAX_SIZE) {
+        obj = alloc_large(heap, type, size);
+        if (!obj)
+            return NULL;
+    } else {
+        allocator *a = &heap->allocators[type->trace == NULL]
+                                        [heap->class_of_granules[granules_for(size)]];
+        if ((size_t)(a->limit - a->cursor) < a->cell_size && !refill(heap, a))
+            return NULL;
+        char *cell = a->cursor;
+        a->cursor += a->cell_size;
+        mt_writable(heap, cell, WGC_HEADER_SIZE);
+        *(uintptr_t *)cell = (uintptr_t)type;
+        obj = cell + WGC_HEADER_SIZE;
+        mt_object_alloc(heap, obj, a->cell_size - WGC_HEADER_SIZE);
+    }
+    if (type->destroy) {
+        void **slot = wgc__vec_push(heap, &heap->destructibles);
+        *slot = obj; /* reserved above: cannot fail */
+    }
+    return obj;
+}
+
+void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size)
+{
+    if (WGC_LIKELY(heap && type && size <= SMALL_MAX_SIZE && !type->destroy)) {
+        allocator *a = &heap->allocators[type->trace == NULL]
+                                        [heap->class_of_granules[granules_for(size)]];
+        uintptr_t cell = (uintptr_t)a->cursor;
+        if (WGC_LIKELY((uintptr_t)a->limit - cell >= a->cell_size)) {
+            a->cursor = (char *)(cell + a->cell_size);
+            *(uintptr_t *)cell = (uintptr_t)type;
+            return (char *)cell + WGC_HEADER_SIZE;
+        }
+    }
+    return wgc__alloc_slow(heap, type, size);
+}
+
+/* ========================================================= introspection */
+
+const wgc_type *wgc_type_of(const void *obj)
+{
+    return obj ? type_of(obj) : NULL;
+}
+
+size_t wgc_size_of(const void *obj)
+{
+    if (!obj)
+        return 0;
+    const span *s = span_of(obj);
+    if (s->kind == SPAN_LARGE)
+        return ((const large *)s)->size;
+    return ((const page *)s)->cell_size - WGC_HEADER_SIZE;
+}
+
+bool wgc__is_allocated(const wgc_heap *heap, const void *ptr)
+{
+    if (!ptr || ((uintptr_t)ptr & (WGC_GRANULE - 1)))
+        return false;
+    const span *s = span_of(ptr);
+    if (!wgc__span_known(heap, s))
+        return false;
+    if (s->kind == SPAN_LARGE)
+        return (const char *)ptr == (const char *)s + WGC_LARGE_OBJECT_OFFSET;
+    const page *p = (const page *)s;
+    const char *cell = (const char *)ptr - WGC_HEADER_SIZE;
+    if (p->s.kind != SPAN_SMALL || p->cell_count == 0 || cell < first_cell(p) ||
+        cell >= cells_end(p) ||
+        (size_t)(cell - first_cell(p)) % p->cell_size != 0)
+        return false;
+    size_t g = (size_t)((const char *)ptr - (const char *)p) / WGC_GRANULE;
+    if (p->marks[heap->alloc_bits][g / 64] & ((uint64_t)1 << (g % 64)))
+        return true;
+    const allocator *a = &heap->allocators[p->s.atomic][p->class_index];
+    const char *frontier = a->current == p ? a->cursor : p->alloc_end;
+    return cell < frontier;
+}
+
+bool wgc_is_object(const wgc_heap *heap, const void *ptr)
+{
+    return wgc__check_heap(heap) && wgc__is_allocated(heap, ptr);
+}
+
+void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out)
+{
+    *out = heap->stats;
+    uint64_t bytes = heap->claimed_bytes, objects = heap->large_allocs;
+    for (int atomic = 0; atomic < 2; atomic++) {
+        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
+            const allocator *a = &heap->allocators[atomic][c];
+            size_t unused = (size_t)(a->limit - a->cursor);
+            bytes -= unused;
+            objects += a->claimed_cells - unused / a->cell_size;
+        }
+    }
+    out->bytes_allocated = bytes;
+    out->objects_allocated = objects;
+    out->heap_size = wgc__heap_bytes(heap);
+}

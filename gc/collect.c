@@ -1,0 +1,220 @@
+/*
+ * gc/collect.c -- the collection, in DESIGN.md's order:
+ *   1. mark from roots, 2. converge ephemerons, 3. clear weak references
+ *   and queue cleanups in one step, 4. sweep (destructors, pages), 5.
+ *   notify the host.
+ * [C1] Sweeping pages is lazy: the allocator finds free runs from the mark
+ *      bitmaps [G3].  Only when a memory checker watches (or debug checks
+ *      poison) are dead cells enumerated one by one here.
+ * [C2] The next collection comes after live_bytes * (growth_factor - 1)
+ *      bytes of allocation, at least initial_heap_size [G4].
+ */
+#include "gc/internal.h"
+
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static char *first_object(const page *p)
+{
+    return (char *)p + WGC_PAGE_FIRST_CELL + WGC_HEADER_SIZE;
+}
+
+/* Calls fn on every object of the heap: with marked_only, on those marked
+ * by the running collection; otherwise on every allocated object [G3]. */
+void wgc__each_object(wgc_heap *heap, bool marked_only,
+                      void (*fn)(wgc_heap *, void *, void *), void *arg)
+{
+    unsigned bits = marked_only ? (unsigned)(heap->epoch & 1) : heap->alloc_bits;
+    for (int atomic = 0; atomic < 2; atomic++) {
+        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
+            allocator *a = &heap->allocators[atomic][c];
+            for (page *p = a->pages; p; p = p->next) {
+                const char *frontier = a->current == p ? a->cursor : p->alloc_end;
+                char *obj = first_object(p);
+                for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
+                    size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
+                    bool set = (p->marks[bits][g / 64] >> (g % 64)) & 1;
+                    if (set || (!marked_only && obj - WGC_HEADER_SIZE < frontier))
+                        fn(heap, obj, arg);
+                }
+            }
+        }
+    }
+    for (large *l = heap->large_objects; l; l = l->next)
+        if (!marked_only || l->mark_epoch == heap->epoch)
+            fn(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, arg);
+}
+
+/* ================================================================ phases */
+
+static void begin_marking(wgc_heap *heap)
+{
+    wgc__allocators_retire(heap);
+    heap->epoch++;
+    unsigned bits = (unsigned)(heap->epoch & 1);
+    for (int atomic = 0; atomic < 2; atomic++)
+        for (int c = 0; c < WGC_CLASS_COUNT; c++)
+            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next) {
+                memset(p->marks[bits], 0, sizeof p->marks[bits]);
+                p->live_cells = 0;
+            }
+}
+
+static void run_destructors(wgc_heap *heap)
+{
+    vec *d = &heap->destructibles;
+    void **items = (void **)d->items;
+    size_t kept = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        void *obj = items[i];
+        if (wgc__is_marked(heap, obj))
+            items[kept++] = obj;
+        else
+            type_of(obj)->destroy(obj);
+    }
+    d->count = kept;
+}
+
+/* [C1]: a cell allocated before this collection and not marked by it. */
+static void free_dead_cells(wgc_heap *heap, page *p)
+{
+    unsigned now = (unsigned)(heap->epoch & 1), before = heap->alloc_bits;
+    char *obj = first_object(p);
+    for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
+        size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
+        uint64_t bit = (uint64_t)1 << (g % 64);
+        bool was = (p->marks[before][g / 64] & bit) ||
+                   obj - WGC_HEADER_SIZE < p->alloc_end;
+        if (!was || (p->marks[now][g / 64] & bit))
+            continue;
+#if WGC_DEBUG_CHECKS
+        mt_writable(heap, obj, p->cell_size - WGC_HEADER_SIZE);
+        memset(obj, 0xdb, p->cell_size - WGC_HEADER_SIZE);
+#endif
+        mt_object_free(heap, obj, p->cell_size);
+    }
+}
+
+static size_t sweep_pages(wgc_heap *heap)
+{
+    size_t live = 0;
+    bool eager = mt_active(heap) || WGC_DEBUG_CHECKS;
+    for (int atomic = 0; atomic < 2; atomic++) {
+        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
+            allocator *a = &heap->allocators[atomic][c];
+            page **link = &a->pages;
+            while (*link) {
+                page *p = *link;
+                if (eager)
+                    free_dead_cells(heap, p);
+                if (p->live_cells == 0) {
+                    *link = p->next;
+                    p->cell_count = 0; /* no object can live here now */
+                    wgc__page_release(heap, p);
+                    continue;
+                }
+                live += (size_t)p->live_cells * p->cell_size;
+                p->alloc_end = (char *)p + WGC_PAGE_FIRST_CELL;
+                link = &p->next;
+            }
+            a->next_page = a->pages;
+        }
+    }
+    large *l = heap->large_objects;
+    while (l) {
+        large *next = l->next;
+        if (l->mark_epoch == heap->epoch) {
+            live += l->size;
+        } else {
+            mt_object_free(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, 0);
+            wgc__large_free(heap, l);
+        }
+        l = next;
+    }
+    heap->alloc_bits = (unsigned)(heap->epoch & 1);
+    return live;
+}
+
+static void after_weak(wgc_heap *heap)
+{
+    vec *s = &heap->specials;
+    for (size_t i = 0; i < s->count; i++) {
+        special *sp = VEC_AT(s, special *, i);
+        if (sp->ops->after_weak && wgc__is_marked(heap, sp))
+            sp->ops->after_weak(heap, sp);
+    }
+}
+
+static void set_budget(wgc_heap *heap, size_t live)
+{
+    double growth = heap->config.growth_factor;
+    double next = (double)live * (growth - 1.0);
+    size_t floor = heap->config.initial_heap_size;
+    heap->budget = next > (double)floor ? (size_t)next : floor;
+    double target = (double)live * growth;
+    if (target < (double)floor)
+        target = (double)floor;
+    size_t in_use = heap->page_count - heap->free_page_count;
+    size_t keep = (size_t)(target / (double)WGC_PAGE_SIZE) + 1;
+    wgc__pages_trim(heap, keep > in_use ? keep : in_use);
+}
+
+static void hook(wgc_heap *heap, wgc_event event)
+{
+    if (heap->config.on_event)
+        heap->config.on_event(heap, event, heap->config.on_event_user);
+}
+
+void wgc__collect(wgc_heap *heap)
+{
+    uint64_t start = now_ns();
+    phase saved = heap->phase;
+    heap->phase = PHASE_HOOK;
+    hook(heap, WGC_EVENT_COLLECT_START);
+
+    heap->phase = PHASE_MARK;
+    heap->queued_cleanup = false;
+    begin_marking(heap);
+    wgc__mark_roots(heap);
+    wgc__mark_converge(heap);
+    wgc__process_weak(heap);
+    after_weak(heap);
+
+    heap->phase = PHASE_SWEEP;
+    run_destructors(heap);
+    size_t live = sweep_pages(heap);
+    set_budget(heap, live);
+
+    uint64_t pause = now_ns() - start;
+    heap->stats.collections++;
+    heap->stats.live_bytes = live;
+    heap->stats.pause_last_ns = pause;
+    heap->stats.pause_total_ns += pause;
+    if (pause > heap->stats.pause_max_ns)
+        heap->stats.pause_max_ns = pause;
+
+#if WGC_DEBUG_CHECKS
+    heap->phase = saved;
+    if (!wgc_debug_verify(heap))
+        abort();
+#endif
+    heap->phase = PHASE_HOOK;
+    if (heap->queued_cleanup && heap->config.cleanup_pending)
+        heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
+    hook(heap, WGC_EVENT_COLLECT_END);
+    heap->phase = saved;
+}
+
+bool wgc_collect(wgc_heap *heap)
+{
+    if (!wgc__enter(heap))
+        return false;
+    wgc__collect(heap);
+    return true;
+}

@@ -1,0 +1,293 @@
+/*
+ * gc/heap.c -- heap creation and destruction, errors, internal memory
+ * requests, statistics.
+ */
+#include "gc/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#if WGC_DEBUG_CHECKS
+#include <pthread.h>
+#endif
+
+/* =========================================================== errors */
+
+const char *wgc_error_string(wgc_error err)
+{
+    switch (err) {
+    case WGC_OK: return "no error";
+    case WGC_EINVAL: return "invalid argument";
+    case WGC_ENOMEM: return "out of memory";
+    case WGC_EHEAPMAX: return "maximum heap size reached";
+    case WGC_EOVERFLOW: return "size too large";
+    case WGC_EREENTRY: return "called from inside a collection";
+    case WGC_ESTATE: return "call out of order";
+    case WGC_ECALLBACK: return "a cleanup callback reported failure";
+    }
+    return "unknown error";
+}
+
+wgc_error wgc_last_error(const wgc_heap *heap)
+{
+    return wgc__check_heap(heap) ? heap->error : WGC_EINVAL;
+}
+
+void wgc_clear_error(wgc_heap *heap)
+{
+    if (wgc__check_heap(heap))
+        heap->error = WGC_OK;
+}
+
+bool wgc__fail(wgc_heap *heap, wgc_error err)
+{
+    if (heap)
+        heap->error = err;
+    return false;
+}
+
+void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
+{
+#if WGC_DEBUG_CHECKS
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "wgc: misuse of heap %p: ", (const void *)heap);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+#else
+    (void)heap, (void)fmt;
+#endif
+}
+
+bool wgc__check_heap(const wgc_heap *heap)
+{
+    if (!heap)
+        return false;
+    if (heap->sig != WGC_SIG_HEAP) {
+        wgc__misuse(heap, "not a live heap (freed, or not a heap at all)");
+        return false;
+    }
+    return true;
+}
+
+bool wgc__enter(wgc_heap *heap)
+{
+    if (!wgc__check_heap(heap))
+        return false;
+    if (heap->phase != PHASE_MUTATOR) {
+        wgc__misuse(heap, "heap changed from inside a collection "
+                          "(a trace callback, destructor or hook)");
+        return wgc__fail(heap, WGC_EREENTRY);
+    }
+#if WGC_DEBUG_CHECKS
+    unsigned long self = (unsigned long)pthread_self();
+    if (heap->owner_thread == 0)
+        heap->owner_thread = self;
+    else if (heap->owner_thread != self)
+        wgc__misuse(heap, "used from thread %lx while thread %lx owns it",
+                    self, heap->owner_thread);
+#endif
+    return true;
+}
+
+/* ============================================== internal memory requests */
+
+bool wgc__request(wgc_heap *heap)
+{
+    heap->requests++;
+    if (heap->fail_at == 0)
+        return true;
+    if (heap->requests == heap->fail_at)
+        return false;
+    return !(heap->fail_sticky && heap->requests > heap->fail_at);
+}
+
+void *wgc__malloc(wgc_heap *heap, size_t size)
+{
+    return wgc__request(heap) ? malloc(size) : NULL;
+}
+
+void *wgc__calloc(wgc_heap *heap, size_t count, size_t size)
+{
+    return wgc__request(heap) ? calloc(count, size) : NULL;
+}
+
+void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky)
+{
+    if (!wgc__check_heap(heap))
+        return;
+    heap->fail_at = k ? heap->requests + k : 0;
+    heap->fail_sticky = sticky;
+}
+
+uint64_t wgc_debug_requests(const wgc_heap *heap)
+{
+    return wgc__check_heap(heap) ? heap->requests : 0;
+}
+
+/* ==================================================================== vec */
+
+void wgc__vec_init(vec *v, size_t item_size)
+{
+    *v = (vec){.item_size = item_size};
+}
+
+bool wgc__vec_reserve(wgc_heap *heap, vec *v, size_t extra)
+{
+    if (v->capacity - v->count >= extra)
+        return true;
+    size_t want = v->capacity ? v->capacity * 2 : 16;
+    while (want - v->count < extra)
+        want *= 2;
+    if (want > SIZE_MAX / v->item_size || !wgc__request(heap))
+        return false;
+    char *items = realloc(v->items, want * v->item_size);
+    if (!items)
+        return false;
+    v->items = items;
+    v->capacity = want;
+    return true;
+}
+
+void *wgc__vec_push(wgc_heap *heap, vec *v)
+{
+    if (!wgc__vec_reserve(heap, v, 1))
+        return NULL;
+    return v->items + v->item_size * v->count++;
+}
+
+void wgc__vec_free(vec *v)
+{
+    free(v->items);
+    wgc__vec_init(v, v->item_size);
+}
+
+/* ================================================================ specials */
+
+bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops)
+{
+    special **slot = wgc__vec_push(heap, &heap->specials);
+    if (!slot)
+        return wgc__fail(heap, WGC_ENOMEM);
+    sp->index = (uint32_t)(heap->specials.count - 1);
+    sp->ops = ops;
+    sp->heap = heap;
+    *slot = sp;
+    return true;
+}
+
+/* Keeps creation order: the collection visits specials in this order. */
+void wgc__special_remove(wgc_heap *heap, special *sp)
+{
+    vec *v = &heap->specials;
+    special **items = (special **)v->items;
+    for (size_t i = sp->index + 1; i < v->count; i++) {
+        items[i - 1] = items[i];
+        items[i - 1]->index = (uint32_t)(i - 1);
+    }
+    v->count--;
+}
+
+/* ============================================================ heap life */
+
+void wgc_config_init(wgc_config *cfg)
+{
+    if (!cfg)
+        return;
+    *cfg = (wgc_config){
+        .initial_heap_size = (size_t)4 << 20,
+        .growth_factor = 2.0,
+        .auto_collect = true,
+    };
+}
+
+wgc_heap *wgc_heap_new(const wgc_config *cfg)
+{
+    wgc_config config;
+    if (cfg)
+        config = *cfg;
+    else
+        wgc_config_init(&config);
+    if (!(config.growth_factor > 1.0) || config.growth_factor > 1000.0)
+        return NULL;
+    if (config.initial_heap_size == 0)
+        config.initial_heap_size = (size_t)4 << 20;
+    if (config.max_heap_size && config.max_heap_size < WGC_PAGE_SIZE)
+        return NULL;
+    const char *stress = getenv("WGC_STRESS");
+    if (stress && *stress) {
+        char *end;
+        unsigned long n = strtoul(stress, &end, 10);
+        if (*end == '\0' && n <= UINT32_MAX)
+            config.stress_interval = (unsigned)n;
+    }
+
+    wgc_heap *heap = calloc(1, sizeof *heap);
+    if (!heap)
+        return NULL;
+    heap->sig = WGC_SIG_HEAP;
+    heap->config = config;
+    heap->budget = config.initial_heap_size;
+    heap->stress_countdown = config.stress_interval;
+    wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
+    wgc__vec_init(&heap->kept, sizeof(void *));
+    wgc__vec_init(&heap->weak_records, sizeof(weak_record));
+    wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
+    wgc__vec_init(&heap->ephemeron_index, sizeof(uintptr_t[2]));
+    wgc__vec_init(&heap->destructibles, sizeof(void *));
+    wgc__vec_init(&heap->specials, sizeof(special *));
+#if WGC_VALGRIND || WGC_ASAN
+    heap->memcheck = mt_detect();
+#endif
+    mt_heap_created(heap);
+    wgc__allocators_init(heap);
+    return heap;
+}
+
+static void destroy_everything(wgc_heap *heap)
+{
+    /* Destructors of every object still allocated, in allocation order. */
+    vec *d = &heap->destructibles;
+    for (size_t i = 0; i < d->count; i++) {
+        void *obj = VEC_AT(d, void *, i);
+        type_of(obj)->destroy(obj);
+    }
+    d->count = 0;
+}
+
+void wgc_heap_free(wgc_heap *heap)
+{
+    if (!wgc__check_heap(heap))
+        return;
+    if (heap->phase != PHASE_MUTATOR) {
+        wgc__misuse(heap, "wgc_heap_free called from inside a collection");
+        heap->error = WGC_EREENTRY;
+        return;
+    }
+    heap->phase = PHASE_FREE;
+    destroy_everything(heap);
+    wgc__roots_free(heap);
+    wgc__mark_free(heap);
+    wgc__pages_free_all(heap);
+    wgc__vec_free(&heap->page_table);
+    wgc__vec_free(&heap->kept);
+    wgc__vec_free(&heap->weak_records);
+    wgc__vec_free(&heap->ephemerons);
+    wgc__vec_free(&heap->ephemeron_index);
+    wgc__vec_free(&heap->destructibles);
+    wgc__vec_free(&heap->specials);
+    mt_heap_destroyed(heap);
+    heap->sig = WGC_SIG_DEAD;
+    free(heap);
+}
+
+/* ================================================================== stats */
+
+bool wgc_stats(const wgc_heap *heap, wgc_heap_stats *out)
+{
+    if (!wgc__check_heap(heap) || !out)
+        return false;
+    wgc__stats_sync(heap, out);
+    return true;
+}

@@ -1,0 +1,347 @@
+/*
+ * gc/internal.h -- the heap's internal structures, shared by gc/, weak/ and
+ * finalize/.  Not installed.  docs/gc.md explains the design; the tags
+ * [G1]... below name its invariants.
+ *
+ * [G1] Memory: small objects live in 64 KiB pages aligned to 64 KiB, one
+ *      size class and one kind (traced or pointer-free) per page; large
+ *      objects each have their own mapping, also 64 KiB aligned, whose
+ *      start holds a span header.  So span_of(obj) is one mask for both.
+ * [G2] Every object is preceded by one header word: its wgc_type pointer.
+ *      Objects are 16-byte aligned; cells are multiples of 16 bytes.
+ * [G3] Between collections a cell of a page is allocated iff it is marked
+ *      in the page's current bitmap (it survived the last collection) or
+ *      it lies below the page's allocation frontier (alloc_end, or the
+ *      allocator's cursor for the page being allocated from).  Allocation
+ *      only moves frontiers forward, through free runs found between
+ *      marked cells: lazy sweeping costs nothing but the bitmap scan.
+ * [G4] A collection starts only in wgc_alloc's slow path or wgc_collect.
+ * [G5] During a collection no user code runs except trace callbacks and
+ *      the root callback (then destructors and the event/notify hooks,
+ *      which must not touch the heap).  phase != PHASE_MUTATOR means
+ *      "inside a collection": allocation and collection refuse.
+ */
+#ifndef WGC_GC_INTERNAL_H
+#define WGC_GC_INTERNAL_H
+
+#include "wgc.h"
+#include "wgc_build_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WGC_PAGE_SHIFT 16
+#define WGC_PAGE_SIZE ((size_t)1 << WGC_PAGE_SHIFT)
+#define WGC_GRANULE 16
+#define WGC_PAGE_GRANULES (WGC_PAGE_SIZE / WGC_GRANULE)
+#define WGC_BITMAP_WORDS (WGC_PAGE_GRANULES / 64)
+#define WGC_HEADER_SIZE sizeof(uintptr_t)
+#define WGC_SMALL_MAX_CELL 8192
+#define WGC_CLASS_COUNT 32
+#define WGC_PAGES_PER_MAP 16
+
+#define WGC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WGC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Signature words catch stale or wrong handles [docs/gc.md: signatures]. */
+#define WGC_SIG_HEAP 0x48454150u     /* "HEAP" */
+#define WGC_SIG_ROOT 0x524f4f54u     /* "ROOT" */
+#define WGC_SIG_DEAD 0xdeadbeefu
+
+enum span_kind { SPAN_SMALL = 0x534d, SPAN_LARGE = 0x4c47 };
+
+/* The common start of a page and of a large object's mapping. */
+typedef struct span {
+    uint16_t kind;
+    uint8_t atomic;          /* pointer-free objects: never scanned */
+    uint8_t fresh;           /* data known to be all zero (small pages) */
+    uint32_t ephemeron_keys; /* keys here with waiting ephemerons */
+    uintptr_t owner;         /* ~(uintptr_t)heap: hidden from leak checkers */
+} span;
+
+typedef struct page {
+    span s;
+    uint16_t class_index;
+    uint16_t cell_size;       /* bytes, a multiple of WGC_GRANULE */
+    uint32_t cell_count;
+    uint32_t live_cells;      /* marked by the current collection */
+    uint32_t reserved;
+    struct page *next;        /* in its allocator's page list, or the free pool */
+    char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
+    uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->epoch & 1] */
+} page;
+
+typedef struct large {
+    span s;
+    uint64_t mark_epoch;      /* marked iff == heap->epoch */
+    struct large *prev, *next;
+    size_t map_size;
+    size_t size;              /* usable bytes */
+} large;
+
+/* Where the first cell of a page starts: after the header, at 8 mod 16 so
+ * objects (one header word later) are 16-byte aligned. */
+#define WGC_PAGE_FIRST_CELL (((sizeof(page) + 15) & ~(size_t)15) + 8)
+#define WGC_LARGE_OBJECT_OFFSET (((sizeof(large) + 15) & ~(size_t)15) + 16)
+
+static inline span *span_of(const void *obj)
+{
+    return (span *)((uintptr_t)obj & ~(uintptr_t)(WGC_PAGE_SIZE - 1));
+}
+
+static inline uintptr_t *header_of(const void *obj)
+{
+    return (uintptr_t *)obj - 1;
+}
+
+static inline const wgc_type *type_of(const void *obj)
+{
+    return (const wgc_type *)(*header_of(obj) & ~(uintptr_t)7);
+}
+
+/* Slots are read and written as bytes so that any pointer type may be
+ * visited without breaking C's aliasing rules. */
+static inline void *slot_load(const void *slot)
+{
+    void *p;
+    memcpy(&p, slot, sizeof p);
+    return p;
+}
+
+static inline void slot_store(void *slot, void *value)
+{
+    memcpy(slot, &value, sizeof value);
+}
+
+/* ======================================================= growable vectors */
+
+/* A vector of fixed-size items whose growth is an internal memory request
+ * (counted and failable, see wgc_debug_fail_request). */
+typedef struct vec {
+    char *items;
+    size_t count, capacity, item_size;
+} vec;
+
+/* ==================================================================== heap */
+
+typedef struct allocator {
+    char *cursor, *limit;   /* the current free run: cells [cursor, limit) */
+    page *current;          /* page of the current run */
+    page *pages;            /* every page of this class and kind */
+    page *next_page;        /* next page to search for free runs */
+    uint32_t cell_size;
+    uint16_t class_index;
+    uint8_t atomic;
+    uint64_t claimed_cells; /* cells handed to runs, for exact stats */
+} allocator;
+
+typedef enum phase {
+    PHASE_MUTATOR = 0,
+    PHASE_MARK,       /* trace and root callbacks run */
+    PHASE_SWEEP,      /* destructors run */
+    PHASE_HOOK,       /* event and cleanup-pending hooks run */
+    PHASE_FREE        /* wgc_heap_free is running destructors */
+} phase;
+
+typedef enum visit_mode {
+    VISIT_MARK,
+    VISIT_FIX_WEAK,   /* fallback: clear dead weak slots by re-tracing */
+    VISIT_VERIFY
+} visit_mode;
+
+struct wgc_visitor {
+    wgc_heap *heap;
+    visit_mode mode;
+};
+
+/* A weak slot seen during marking whose target was not yet marked. */
+typedef void (*weak_notify_fn)(wgc_heap *heap, void *owner, void *slot);
+typedef struct weak_record {
+    void *slot;
+    void *owner;              /* for notify: the object owning the slot */
+    weak_notify_fn notify;
+    uint64_t seq;             /* notify order within one collection */
+} weak_record;
+
+/* An ephemeron waiting for its key to be marked. */
+typedef struct ephemeron {
+    void *key_slot, *value_slot;
+    size_t next;              /* next ephemeron waiting on the same key */
+} ephemeron;
+
+/* Objects with behaviour inside a collection: weak maps, registries,
+ * groups.  They embed this header first and are listed in heap->specials
+ * so the collection can fix them up after weak processing [W3]. */
+typedef struct special special;
+typedef struct special_ops {
+    /* After weak slots are cleared, for a special that survived. */
+    void (*after_weak)(wgc_heap *heap, special *sp);
+    /* Groups and registries own cleanup queues [F4]: the key of the
+     * first queued entry (false if none will be delivered by
+     * wgc_run_cleanup), and its delivery (the callback's result). */
+    bool (*queue_head)(special *sp, uint64_t *epoch, uint64_t *seq);
+    int (*deliver)(special *sp);
+} special_ops;
+struct special {
+    uint32_t sig;
+    uint32_t index;           /* position in heap->specials */
+    const special_ops *ops;
+    wgc_heap *heap;
+    size_t pending;           /* entries in its cleanup queue */
+};
+
+typedef struct mark_segment mark_segment;
+
+struct wgc_heap {
+    uint32_t sig;
+    phase phase;
+    wgc_error error;
+    wgc_config config;
+
+    allocator allocators[2][WGC_CLASS_COUNT]; /* [atomic][class] */
+    uint8_t class_of_granules[WGC_SMALL_MAX_CELL / WGC_GRANULE + 1];
+
+    /* pages */
+    page *free_pages;         /* empty pages ready for reuse */
+    size_t free_page_count;
+    char *reserve;            /* mapped pages not yet handed out */
+    size_t reserve_pages;
+    size_t page_count;        /* pages in allocators and the free pool */
+    large *large_objects;
+    size_t large_bytes;
+    vec page_table;           /* open-addressed set of span addresses */
+    size_t page_table_used;
+
+    /* collection policy */
+    uint64_t epoch;
+    unsigned alloc_bits;      /* marks[alloc_bits] is [G3]'s bitmap */
+    uint64_t large_allocs;
+    size_t budget;            /* bytes to allocate before the next collection */
+    uint64_t stress_countdown;
+
+    /* roots */
+    wgc_root *roots_first, *roots_last;
+    wgc_frame *frames;
+    vec kept;                 /* keep-during-job objects */
+
+    /* marking */
+    mark_segment *mark_stack;
+    void **mark_sp, **mark_base, **mark_end;
+    bool mark_overflow;
+    vec weak_records;
+    bool weak_overflow;
+    vec ephemerons;
+    vec ephemeron_index;      /* open-addressed: key -> first ephemeron + 1 */
+    size_t ephemeron_index_used;
+    bool ephemeron_overflow;
+    bool queued_cleanup;      /* this collection queued cleanup work */
+
+    /* objects whose type has a destructor, in allocation order */
+    vec destructibles;
+    /* weak maps, registries and groups, in creation order */
+    vec specials;
+
+    /* finalization: sequence numbers order registrations heap-wide */
+    uint64_t next_seq;
+
+    wgc_heap_stats stats;
+    uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
+
+    /* fault injection */
+    uint64_t requests, fail_at;
+    bool fail_sticky;
+
+#if WGC_VALGRIND || WGC_ASAN
+    bool memcheck;            /* running under valgrind: annotate */
+#endif
+#if WGC_DEBUG_CHECKS
+    unsigned long owner_thread; /* thread inside the heap, 0 when none */
+    const void *tracing;        /* object whose trace callback runs */
+#endif
+};
+
+struct wgc_root {
+    uint32_t sig;
+    wgc_heap *heap;
+    void *object;
+    wgc_root *prev, *next;
+};
+
+/* ============================================================ heap.c */
+
+bool wgc__check_heap(const wgc_heap *heap);
+/* Records `err` on heap and returns false: `return wgc__fail(h, E);`. */
+bool wgc__fail(wgc_heap *heap, wgc_error err);
+/* For entry points that mutate: checks the heap and the phase. */
+bool wgc__enter(wgc_heap *heap);
+void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Internal memory requests: counted, and failed on demand. */
+bool wgc__request(wgc_heap *heap);
+void *wgc__malloc(wgc_heap *heap, size_t size);
+void *wgc__calloc(wgc_heap *heap, size_t count, size_t size);
+
+void wgc__vec_init(vec *v, size_t item_size);
+bool wgc__vec_reserve(wgc_heap *heap, vec *v, size_t extra);
+void *wgc__vec_push(wgc_heap *heap, vec *v);   /* NULL when growth fails */
+void wgc__vec_free(vec *v);
+#define VEC_AT(v, type, i) (((type *)(v)->items)[i])
+
+bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops);
+void wgc__special_remove(wgc_heap *heap, special *sp);
+
+/* ============================================================ pages.c */
+
+page *wgc__page_get(wgc_heap *heap);
+void wgc__page_release(wgc_heap *heap, page *p);
+void wgc__pages_trim(wgc_heap *heap, size_t keep_pages);
+large *wgc__large_new(wgc_heap *heap, size_t size);
+void wgc__large_free(wgc_heap *heap, large *l);
+void wgc__pages_free_all(wgc_heap *heap);
+bool wgc__span_known(const wgc_heap *heap, const span *s);
+size_t wgc__heap_bytes(const wgc_heap *heap);
+
+/* ============================================================ alloc.c */
+
+void wgc__allocators_init(wgc_heap *heap);
+void wgc__allocators_retire(wgc_heap *heap);
+bool wgc__is_allocated(const wgc_heap *heap, const void *ptr);
+void *wgc__alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size);
+void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out);
+
+/* ============================================================ mark.c */
+
+bool wgc__is_marked(const wgc_heap *heap, const void *obj);
+void wgc__mark_roots(wgc_heap *heap);
+void wgc__mark_drain(wgc_heap *heap);
+void wgc__mark_converge(wgc_heap *heap);
+void wgc__process_weak(wgc_heap *heap);
+void wgc__mark_free(wgc_heap *heap);
+/* A weak slot whose clearing calls notify(heap, owner, slot) inside the
+ * collection, in the same step as every other weak slot [W3].  The
+ * notifications of one collection run in increasing `seq` [F4]. */
+void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
+                            weak_notify_fn notify, uint64_t seq);
+
+/* ============================================================ collect.c */
+
+void wgc__collect(wgc_heap *heap);
+/* Invokes fn(heap, obj, arg) on every live object, pages first. */
+void wgc__each_object(wgc_heap *heap, bool marked_only,
+                      void (*fn)(wgc_heap *, void *, void *), void *arg);
+
+/* ============================================================ roots.c */
+
+void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
+void wgc__roots_free(wgc_heap *heap);
+bool wgc__keep(wgc_heap *heap, void *obj);
+
+/* ============================================================ finalize/ */
+
+
+/* ======================================================== memory tools */
+
+#include "gc/memtool.h"
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * gc/mark.c -- marking, ephemeron convergence and weak processing
+ * (phases 1 to 3 of DESIGN.md's collection).
+ *
+ * [M1] Marking never recurses in C: marked objects wait on an explicit
+ *      stack of segments.  When a segment cannot be had, the object stays
+ *      marked but unscanned and mark_overflow is set; the collection then
+ *      rescans the marked objects of the whole heap until nothing new is
+ *      marked.  So marking needs no memory to be correct, only to be fast.
+ * [M2] An ephemeron whose key is unmarked waits in a table keyed by the
+ *      key; the span of the key counts its waiting keys so marking any
+ *      object costs one extra test.  Marking a key pushes a tagged entry
+ *      that releases exactly the ephemerons waiting on it: linear time.
+ * [M3] A weak slot whose target is unmarked when visited is recorded.
+ *      After convergence every record (and every ephemeron still waiting)
+ *      is examined once, in one step: dead targets are cleared and owners
+ *      notified [W3].  If a record could not be stored, a full pass over
+ *      the marked objects in VISIT_FIX_WEAK mode does the same work.
+ */
+#include "gc/internal.h"
+
+#define SEGMENT_ITEMS 8190
+
+struct mark_segment {
+    mark_segment *below, *above;
+    void *items[SEGMENT_ITEMS];
+};
+
+static unsigned mark_bits(const wgc_heap *heap)
+{
+    return (unsigned)(heap->epoch & 1);
+}
+
+bool wgc__is_marked(const wgc_heap *heap, const void *obj)
+{
+    const span *s = span_of(obj);
+    if (s->kind == SPAN_LARGE)
+        return ((const large *)s)->mark_epoch == heap->epoch;
+    const page *p = (const page *)s;
+    size_t g = (size_t)((const char *)obj - (const char *)p) / WGC_GRANULE;
+    return (p->marks[mark_bits(heap)][g / 64] >> (g % 64)) & 1;
+}
+
+/* ============================================================ mark stack */
+
+static bool stack_grow(wgc_heap *heap)
+{
+    mark_segment *seg = heap->mark_stack ? heap->mark_stack->above : NULL;
+    if (!seg) {
+        seg = wgc__malloc(heap, sizeof *seg);
+        if (!seg)
+            return false;
+        seg->below = heap->mark_stack;
+        seg->above = NULL;
+        if (heap->mark_stack)
+            heap->mark_stack->above = seg;
+    }
+    heap->mark_stack = seg;
+    heap->mark_base = heap->mark_sp = seg->items;
+    heap->mark_end = seg->items + SEGMENT_ITEMS;
+    return true;
+}
+
+static void push(wgc_heap *heap, void *item)
+{
+    if (WGC_UNLIKELY(heap->mark_sp == heap->mark_end) && !stack_grow(heap)) {
+        heap->mark_overflow = true;
+        return;
+    }
+    *heap->mark_sp++ = item;
+}
+
+static void *pop(wgc_heap *heap)
+{
+    while (heap->mark_sp == heap->mark_base) {
+        if (!heap->mark_stack || !heap->mark_stack->below)
+            return NULL;
+        heap->mark_stack = heap->mark_stack->below;
+        heap->mark_base = heap->mark_stack->items;
+        heap->mark_sp = heap->mark_end = heap->mark_base + SEGMENT_ITEMS;
+    }
+    return *--heap->mark_sp;
+}
+
+void wgc__mark_free(wgc_heap *heap)
+{
+    mark_segment *seg = heap->mark_stack;
+    while (seg && seg->above)
+        seg = seg->above;
+    while (seg) {
+        mark_segment *below = seg->below;
+        free(seg);
+        seg = below;
+    }
+    heap->mark_stack = NULL;
+    heap->mark_sp = heap->mark_base = heap->mark_end = NULL;
+}
+
+/* ================================================================ marking */
+
+#define EPHEMERON_TAG ((uintptr_t)1)
+
+static inline void mark(wgc_heap *heap, void *obj)
+{
+    span *s = span_of(obj);
+    if (WGC_LIKELY(s->kind == SPAN_SMALL)) {
+        page *p = (page *)s;
+        size_t g = (size_t)((char *)obj - (char *)p) / WGC_GRANULE;
+        uint64_t *word = &p->marks[mark_bits(heap)][g / 64];
+        uint64_t bit = (uint64_t)1 << (g % 64);
+        if (*word & bit)
+            return;
+        *word |= bit;
+        p->live_cells++;
+    } else {
+        large *l = (large *)s;
+        if (l->mark_epoch == heap->epoch)
+            return;
+        l->mark_epoch = heap->epoch;
+    }
+    if (WGC_UNLIKELY(s->ephemeron_keys))
+        push(heap, (void *)((uintptr_t)obj | EPHEMERON_TAG));
+    if (!s->atomic)
+        push(heap, obj);
+}
+
+void wgc_visit(wgc_visitor *v, void *slot)
+{
+    void *obj = slot_load(slot);
+    if (!obj)
+        return;
+    wgc_heap *heap = v->heap;
+    if (WGC_LIKELY(v->mode == VISIT_MARK)) {
+#if WGC_DEBUG_CHECKS
+        if (!wgc__is_allocated(heap, obj)) {
+            wgc__misuse(heap, "slot %p (in %p, type %s) points at %p, not a live object",
+                        slot, heap->tracing,
+                        heap->tracing ? type_of(heap->tracing)->name : "root", obj);
+            abort();
+        }
+#endif
+        mark(heap, obj);
+    } else if (v->mode == VISIT_VERIFY) {
+        extern void wgc__verify_slot(wgc_visitor *, void *, const char *);
+        wgc__verify_slot(v, slot, "strong");
+    }
+}
+
+void wgc_visit_array(wgc_visitor *v, void *slots, size_t count)
+{
+    char *s = slots;
+    for (size_t i = 0; i < count; i++)
+        wgc_visit(v, s + i * sizeof(void *));
+}
+
+/* ================================================================= weak */
+
+static bool clear_if_dead(wgc_heap *heap, void *slot)
+{
+    void *target = slot_load(slot);
+    if (target && !wgc__is_marked(heap, target)) {
+        slot_store(slot, NULL);
+        heap->stats.weak_slots_cleared++;
+        return true;
+    }
+    return false;
+}
+
+void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
+                            weak_notify_fn notify, uint64_t seq)
+{
+    void *target = slot_load(slot);
+    if (!target)
+        return;
+    wgc_heap *heap = v->heap;
+    switch (v->mode) {
+    case VISIT_MARK:
+        if (wgc__is_marked(heap, target) || heap->weak_overflow)
+            return;
+        weak_record *r = wgc__vec_push(heap, &heap->weak_records);
+        if (r)
+            *r = (weak_record){slot, owner, notify, seq};
+        else
+            heap->weak_overflow = true;
+        return;
+    case VISIT_FIX_WEAK:
+        /* Out of memory: notifications follow heap order, not seq. */
+        if (clear_if_dead(heap, slot) && notify)
+            notify(heap, owner, slot);
+        return;
+    case VISIT_VERIFY: {
+        extern void wgc__verify_slot(wgc_visitor *, void *, const char *);
+        wgc__verify_slot(v, slot, "weak");
+        return;
+    }
+    }
+}
+
+void wgc_visit_weak(wgc_visitor *v, void *slot)
+{
+    wgc__visit_weak_notify(v, slot, NULL, NULL, 0);
+}
+
+/* ============================================================ ephemerons */
+
+typedef struct index_entry {
+    uintptr_t key;   /* 0: empty slot */
+    size_t head;     /* first waiting ephemeron + 1; 0 once released */
+} index_entry;
+
+static size_t hash_key(uintptr_t key, size_t mask)
+{
+    return (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 17) & mask;
+}
+
+static index_entry *index_find(wgc_heap *heap, uintptr_t key)
+{
+    vec *t = &heap->ephemeron_index;
+    if (!t->capacity)
+        return NULL;
+    index_entry *e = (index_entry *)t->items;
+    size_t mask = t->capacity - 1;
+    for (size_t i = hash_key(key, mask); e[i].key; i = (i + 1) & mask)
+        if (e[i].key == key)
+            return &e[i];
+    return NULL;
+}
+
+static bool index_grow(wgc_heap *heap)
+{
+    vec *t = &heap->ephemeron_index;
+    size_t capacity = t->capacity ? t->capacity * 2 : 256;
+    index_entry *fresh = wgc__calloc(heap, capacity, sizeof *fresh);
+    if (!fresh)
+        return false;
+    index_entry *old = (index_entry *)t->items;
+    for (size_t i = 0; i < t->capacity; i++) {
+        if (!old[i].key)
+            continue;
+        size_t j = hash_key(old[i].key, capacity - 1);
+        while (fresh[j].key)
+            j = (j + 1) & (capacity - 1);
+        fresh[j] = old[i];
+    }
+    free(old);
+    t->items = (char *)fresh;
+    t->capacity = capacity;
+    return true;
+}
+
+/* Makes the ephemeron wait for its key [M2]; false if out of memory. */
+static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
+                           void *value_slot)
+{
+    if ((heap->ephemeron_index_used + 1) * 2 > heap->ephemeron_index.capacity &&
+        !index_grow(heap))
+        return false;
+    ephemeron *e = wgc__vec_push(heap, &heap->ephemerons);
+    if (!e)
+        return false;
+    size_t n = heap->ephemerons.count;
+    index_entry *entry = index_find(heap, (uintptr_t)key);
+    if (!entry) {
+        vec *t = &heap->ephemeron_index;
+        index_entry *slots = (index_entry *)t->items;
+        size_t mask = t->capacity - 1;
+        size_t i = hash_key((uintptr_t)key, mask);
+        while (slots[i].key)
+            i = (i + 1) & mask;
+        entry = &slots[i];
+        entry->key = (uintptr_t)key;
+        heap->ephemeron_index_used++;
+        span_of(key)->ephemeron_keys++;
+    } else if (entry->head == 0) {
+        span_of(key)->ephemeron_keys++;
+    }
+    *e = (ephemeron){key_slot, value_slot, entry->head};
+    entry->head = n;
+    return true;
+}
+
+/* `key` was just marked: trace the values waiting on it. */
+static void ephemerons_release(wgc_heap *heap, wgc_visitor *v, void *key)
+{
+    index_entry *entry = index_find(heap, (uintptr_t)key);
+    if (!entry || entry->head == 0)
+        return;
+    span_of(key)->ephemeron_keys--;
+    for (size_t i = entry->head; i; ) {
+        ephemeron *e = &VEC_AT(&heap->ephemerons, ephemeron, i - 1);
+        i = e->next;
+        e->key_slot = NULL; /* released */
+        heap->stats.ephemerons_resolved++;
+        wgc_visit(v, e->value_slot);
+    }
+    entry->head = 0;
+}
+
+void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
+{
+    void *key = slot_load(key_slot);
+    if (!key)
+        return;
+    wgc_heap *heap = v->heap;
+    switch (v->mode) {
+    case VISIT_MARK:
+        if (wgc__is_marked(heap, key)) {
+            heap->stats.ephemerons_resolved++;
+            wgc_visit(v, value_slot);
+        } else if (!heap->ephemeron_overflow &&
+                   !ephemeron_wait(heap, key, key_slot, value_slot)) {
+            heap->ephemeron_overflow = true;
+        }
+        return;
+    case VISIT_FIX_WEAK:
+        if (!wgc__is_marked(heap, key)) {
+            slot_store(key_slot, NULL);
+            slot_store(value_slot, NULL);
+            heap->stats.weak_slots_cleared++;
+        }
+        return;
+    case VISIT_VERIFY: {
+        extern void wgc__verify_slot(wgc_visitor *, void *, const char *);
+        wgc__verify_slot(v, key_slot, "ephemeron key");
+        wgc__verify_slot(v, value_slot, "ephemeron value");
+        return;
+    }
+    }
+}
+
+/* ============================================================ the phases */
+
+void wgc__mark_roots(wgc_heap *heap)
+{
+    if (!heap->mark_stack)
+        stack_grow(heap); /* without it every push overflows [M1] */
+    wgc_visitor v = {heap, VISIT_MARK};
+    wgc__roots_trace(heap, &v);
+}
+
+void wgc__mark_drain(wgc_heap *heap)
+{
+    wgc_visitor v = {heap, VISIT_MARK};
+    void *item;
+    while ((item = pop(heap))) {
+        if ((uintptr_t)item & EPHEMERON_TAG) {
+            ephemerons_release(heap, &v, (void *)((uintptr_t)item & ~EPHEMERON_TAG));
+            continue;
+        }
+#if WGC_DEBUG_CHECKS
+        heap->tracing = item;
+#endif
+        type_of(item)->trace(item, &v);
+    }
+#if WGC_DEBUG_CHECKS
+    heap->tracing = NULL;
+#endif
+}
+
+static void trace_marked(wgc_heap *heap, void *obj, void *visitor)
+{
+    (void)heap;
+    const wgc_type *t = type_of(obj);
+    if (t->trace)
+        t->trace(obj, visitor);
+}
+
+static size_t marked_count(wgc_heap *heap)
+{
+    size_t n = 0;
+    for (int c = 0; c < WGC_CLASS_COUNT; c++)
+        for (page *p = heap->allocators[0][c].pages; p; p = p->next)
+            n += p->live_cells;
+    for (large *l = heap->large_objects; l; l = l->next)
+        n += l->mark_epoch == heap->epoch;
+    return n;
+}
+
+void wgc__mark_converge(wgc_heap *heap)
+{
+    wgc__mark_drain(heap);
+    for (;;) {
+        size_t before = heap->ephemeron_overflow ? marked_count(heap) : 0;
+        if (!heap->mark_overflow && !heap->ephemeron_overflow)
+            return;
+        heap->mark_overflow = false;
+        wgc_visitor v = {heap, VISIT_MARK};
+        wgc__roots_trace(heap, &v);
+        wgc__each_object(heap, true, trace_marked, &v);
+        wgc__mark_drain(heap);
+        if (!heap->mark_overflow && heap->ephemeron_overflow &&
+            marked_count(heap) == before)
+            return;
+    }
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const weak_record *)a)->seq, y = ((const weak_record *)b)->seq;
+    return (x > y) - (x < y);
+}
+
+void wgc__process_weak(wgc_heap *heap)
+{
+    if (heap->weak_overflow || heap->ephemeron_overflow) {
+        wgc_visitor v = {heap, VISIT_FIX_WEAK};
+        wgc__roots_trace(heap, &v);
+        wgc__each_object(heap, true, trace_marked, &v);
+    } else {
+        /* Clear every dead slot, gather those that notify, then notify in
+         * registration order: delivery order must not depend on the order
+         * marking happened to meet the slots [F4]. */
+        vec *r = &heap->weak_records;
+        weak_record *records = (weak_record *)r->items;
+        size_t notifying = 0;
+        for (size_t i = 0; i < r->count; i++)
+            if (clear_if_dead(heap, records[i].slot) && records[i].notify)
+                records[notifying++] = records[i];
+        qsort(records, notifying, sizeof *records, by_seq);
+        for (size_t i = 0; i < notifying; i++)
+            records[i].notify(heap, records[i].owner, records[i].slot);
+        vec *e = &heap->ephemerons;
+        for (size_t i = 0; i < e->count; i++) {
+            ephemeron *eph = &VEC_AT(e, ephemeron, i);
+            if (!eph->key_slot)
+                continue;
+            void *key = slot_load(eph->key_slot);
+            if (key && !wgc__is_marked(heap, key)) {
+                slot_store(eph->key_slot, NULL);
+                slot_store(eph->value_slot, NULL);
+                heap->stats.weak_slots_cleared++;
+            }
+        }
+    }
+    /* Reset the tables for the next collection, keeping their memory. */
+    vec *t = &heap->ephemeron_index;
+    index_entry *slots = (index_entry *)t->items;
+    for (size_t i = 0; i < t->capacity; i++) {
+        if (slots[i].key && slots[i].head)
+            span_of((void *)slots[i].key)->ephemeron_keys--;
+        slots[i] = (index_entry){0, 0};
+    }
+    heap->ephemeron_index_used = 0;
+    heap->ephemerons.count = 0;
+    heap->weak_records.count = 0;
+    heap->weak_overflow = heap->ephemeron_overflow = false;
+}

@@ -1,0 +1,266 @@
+/*
+ * gc/pages.c -- memory from the OS: 64 KiB-aligned pages for small objects,
+ * one aligned mapping per large object, the free-page pool, and the page
+ * table that tells whether an address is one of this heap's spans.
+ */
+#include "gc/internal.h"
+
+#include <sys/mman.h>
+
+/* ============================================================ page table */
+
+/* Open addressing over span addresses: 0 is empty, 1 a tombstone. */
+#define SLOT_EMPTY 0
+#define SLOT_GONE 1
+
+static size_t hash_span(uintptr_t addr, size_t mask)
+{
+    return (size_t)((addr >> WGC_PAGE_SHIFT) * 0x9e3779b97f4a7c15ull) & mask;
+}
+
+static void table_put(uintptr_t *slots, size_t capacity, uintptr_t addr)
+{
+    size_t mask = capacity - 1;
+    for (size_t i = hash_span(addr, mask);; i = (i + 1) & mask) {
+        if (slots[i] == SLOT_EMPTY || slots[i] == SLOT_GONE) {
+            slots[i] = addr;
+            return;
+        }
+    }
+}
+
+/* Makes room for one more span; rehashes (dropping tombstones) to grow. */
+static bool table_reserve(wgc_heap *heap)
+{
+    vec *t = &heap->page_table;
+    if ((heap->page_table_used + 1) * 2 <= t->capacity)
+        return true;
+    size_t capacity = t->capacity ? t->capacity * 2 : 64;
+    if (!wgc__request(heap))
+        return false;
+    uintptr_t *slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+        return false;
+    size_t live = 0;
+    for (size_t i = 0; i < t->capacity; i++) {
+        uintptr_t a = VEC_AT(t, uintptr_t, i);
+        if (a != SLOT_EMPTY && a != SLOT_GONE) {
+            table_put(slots, capacity, a);
+            live++;
+        }
+    }
+    free(t->items);
+    t->items = (char *)slots;
+    t->capacity = capacity;
+    heap->page_table_used = live;
+    return true;
+}
+
+static void table_add(wgc_heap *heap, const void *s)
+{
+    table_put((uintptr_t *)heap->page_table.items, heap->page_table.capacity,
+              (uintptr_t)s);
+    heap->page_table_used++;
+}
+
+static void table_remove(wgc_heap *heap, const void *s)
+{
+    vec *t = &heap->page_table;
+    uintptr_t *slots = (uintptr_t *)t->items;
+    size_t mask = t->capacity - 1;
+    for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
+         i = (i + 1) & mask) {
+        if (slots[i] == (uintptr_t)s) {
+            slots[i] = SLOT_GONE;
+            return;
+        }
+    }
+}
+
+bool wgc__span_known(const wgc_heap *heap, const span *s)
+{
+    const vec *t = &heap->page_table;
+    if (t->capacity == 0)
+        return false;
+    const uintptr_t *slots = (const uintptr_t *)t->items;
+    size_t mask = t->capacity - 1;
+    for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
+         i = (i + 1) & mask) {
+        if (slots[i] == (uintptr_t)s)
+            return true;
+    }
+    return false;
+}
+
+/* ============================================================== mappings */
+
+size_t wgc__heap_bytes(const wgc_heap *heap)
+{
+    return heap->page_count * WGC_PAGE_SIZE + heap->large_bytes;
+}
+
+static bool within_max(wgc_heap *heap, size_t more)
+{
+    size_t max = heap->config.max_heap_size;
+    return max == 0 || (more <= max && wgc__heap_bytes(heap) <= max - more);
+}
+
+/* `size` bytes (a multiple of the page size) aligned to WGC_PAGE_SIZE. */
+static void *map_aligned(wgc_heap *heap, size_t size)
+{
+    if (size > SIZE_MAX - WGC_PAGE_SIZE || !wgc__request(heap))
+        return NULL;
+    size_t span_size = size + WGC_PAGE_SIZE;
+    char *raw = mmap(NULL, span_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *start = (char *)(((uintptr_t)raw + WGC_PAGE_SIZE - 1) &
+                           ~(uintptr_t)(WGC_PAGE_SIZE - 1));
+    if (start > raw)
+        munmap(raw, (size_t)(start - raw));
+    char *end = start + size;
+    if (end < raw + span_size)
+        munmap(end, (size_t)(raw + span_size - end));
+    return start;
+}
+
+page *wgc__page_get(wgc_heap *heap)
+{
+    page *p = heap->free_pages;
+    if (p) {
+        heap->free_pages = p->next;
+        heap->free_page_count--;
+        return p;
+    }
+    if (!within_max(heap, WGC_PAGE_SIZE)) {
+        wgc__fail(heap, WGC_EHEAPMAX);
+        return NULL;
+    }
+    if (!table_reserve(heap)) {
+        wgc__fail(heap, WGC_ENOMEM);
+        return NULL;
+    }
+    if (heap->reserve_pages == 0) {
+        char *run = map_aligned(heap, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
+        if (!run) {
+            wgc__fail(heap, WGC_ENOMEM);
+            return NULL;
+        }
+        mt_no_access(heap, run, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
+        heap->reserve = run;
+        heap->reserve_pages = WGC_PAGES_PER_MAP;
+    }
+    p = (page *)heap->reserve;
+    heap->reserve += WGC_PAGE_SIZE;
+    heap->reserve_pages--;
+    mt_writable(heap, p, sizeof *p);
+    memset(p, 0, sizeof *p);
+    p->s.fresh = 1;
+    table_add(heap, p);
+    heap->page_count++;
+    return p;
+}
+
+/* An empty page goes to the pool; its cells become inaccessible. */
+void wgc__page_release(wgc_heap *heap, page *p)
+{
+    mt_no_access(heap, (char *)p + WGC_PAGE_FIRST_CELL,
+                 WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL);
+    p->s.fresh = 0;
+    p->next = heap->free_pages;
+    heap->free_pages = p;
+    heap->free_page_count++;
+}
+
+/* Returns pooled pages to the OS until the heap holds `keep_pages`. */
+void wgc__pages_trim(wgc_heap *heap, size_t keep_pages)
+{
+    while (heap->page_count > keep_pages && heap->free_pages) {
+        page *p = heap->free_pages;
+        heap->free_pages = p->next;
+        heap->free_page_count--;
+        table_remove(heap, p);
+        heap->page_count--;
+        munmap(p, WGC_PAGE_SIZE);
+    }
+}
+
+/* ========================================================= large objects */
+
+large *wgc__large_new(wgc_heap *heap, size_t size)
+{
+    if (size > SIZE_MAX / 2) {
+        wgc__fail(heap, WGC_EOVERFLOW);
+        return NULL;
+    }
+    size_t map_size = (WGC_LARGE_OBJECT_OFFSET + size + 4095) & ~(size_t)4095;
+    if (!within_max(heap, map_size)) {
+        wgc__fail(heap, WGC_EHEAPMAX);
+        return NULL;
+    }
+    if (!table_reserve(heap)) {
+        wgc__fail(heap, WGC_ENOMEM);
+        return NULL;
+    }
+    large *l = map_aligned(heap, map_size);
+    if (!l) {
+        wgc__fail(heap, WGC_ENOMEM);
+        return NULL;
+    }
+    mt_no_access(heap, (char *)l + sizeof *l, map_size - sizeof *l);
+    *l = (large){
+        .s = {.kind = SPAN_LARGE, .owner = ~(uintptr_t)heap},
+        .map_size = map_size,
+        .size = size,
+        .next = heap->large_objects,
+    };
+    if (l->next)
+        l->next->prev = l;
+    heap->large_objects = l;
+    heap->large_bytes += map_size;
+    table_add(heap, l);
+    return l;
+}
+
+void wgc__large_free(wgc_heap *heap, large *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        heap->large_objects = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    heap->large_bytes -= l->map_size;
+    table_remove(heap, l);
+    munmap(l, l->map_size);
+}
+
+void wgc__pages_free_all(wgc_heap *heap)
+{
+    for (int atomic = 0; atomic < 2; atomic++) {
+        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
+            page *p = heap->allocators[atomic][c].pages;
+            while (p) {
+                page *next = p->next;
+                munmap(p, WGC_PAGE_SIZE);
+                p = next;
+            }
+            heap->allocators[atomic][c].pages = NULL;
+        }
+    }
+    while (heap->free_pages) {
+        page *next = heap->free_pages->next;
+        munmap(heap->free_pages, WGC_PAGE_SIZE);
+        heap->free_pages = next;
+    }
+    if (heap->reserve_pages)
+        munmap(heap->reserve, heap->reserve_pages * WGC_PAGE_SIZE);
+    heap->reserve_pages = 0;
+    while (heap->large_objects) {
+        large *next = heap->large_objects->next;
+        munmap(heap->large_objects, heap->large_objects->map_size);
+        heap->large_objects = next;
+    }
+    heap->page_count = heap->free_page_count = heap->large_bytes = 0;
+}

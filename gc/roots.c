@@ -1,0 +1,146 @@
+/*
+ * gc/roots.c -- persistent handles, frames of local-variable addresses and
+ * the keep-during-job list.  The collection traces them in this order:
+ * handles (creation order), frames (innermost first), kept objects, then
+ * the embedder's callback.
+ */
+#include "gc/internal.h"
+
+/* ================================================================ handles */
+
+static bool check_root(const wgc_root *root)
+{
+    if (!root)
+        return false;
+    if (root->sig != WGC_SIG_ROOT) {
+        wgc__misuse(NULL, "handle %p used after wgc_root_free", (const void *)root);
+        return false;
+    }
+    return true;
+}
+
+wgc_root *wgc_root_new(wgc_heap *heap, void *obj)
+{
+    if (!wgc__enter(heap))
+        return NULL;
+    wgc_root *root = wgc__malloc(heap, sizeof *root);
+    if (!root) {
+        wgc__fail(heap, WGC_ENOMEM);
+        return NULL;
+    }
+    *root = (wgc_root){.sig = WGC_SIG_ROOT, .heap = heap, .object = obj,
+                       .prev = heap->roots_last};
+    if (heap->roots_last)
+        heap->roots_last->next = root;
+    else
+        heap->roots_first = root;
+    heap->roots_last = root;
+    return root;
+}
+
+void *wgc_root_get(const wgc_root *root)
+{
+    return check_root(root) ? root->object : NULL;
+}
+
+bool wgc_root_set(wgc_root *root, void *obj)
+{
+    if (!check_root(root))
+        return false;
+    root->object = obj;
+    return true;
+}
+
+void wgc_root_free(wgc_root *root)
+{
+    if (!check_root(root))
+        return;
+    wgc_heap *heap = root->heap;
+    if (root->prev)
+        root->prev->next = root->next;
+    else
+        heap->roots_first = root->next;
+    if (root->next)
+        root->next->prev = root->prev;
+    else
+        heap->roots_last = root->prev;
+    root->sig = WGC_SIG_DEAD;
+    free(root);
+}
+
+void wgc__roots_free(wgc_heap *heap)
+{
+    wgc_root *root = heap->roots_first;
+    while (root) {
+        wgc_root *next = root->next;
+        root->sig = WGC_SIG_DEAD;
+        free(root);
+        root = next;
+    }
+    heap->roots_first = heap->roots_last = NULL;
+}
+
+/* ================================================================= frames */
+
+bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
+                    size_t count)
+{
+    if (!wgc__check_heap(heap) || !frame || (count && !slots))
+        return wgc__fail(heap, WGC_EINVAL);
+    frame->prev = heap->frames;
+    frame->slots = slots;
+    frame->count = count;
+    heap->frames = frame;
+    return true;
+}
+
+bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame)
+{
+    if (!wgc__check_heap(heap) || !frame)
+        return wgc__fail(heap, WGC_EINVAL);
+    if (heap->frames != frame) {
+        wgc__misuse(heap, "frame %p popped out of LIFO order (top is %p)",
+                    (void *)frame, (void *)heap->frames);
+        return wgc__fail(heap, WGC_ESTATE);
+    }
+    heap->frames = frame->prev;
+    return true;
+}
+
+/* ========================================================= keep-during-job */
+
+bool wgc__keep(wgc_heap *heap, void *obj)
+{
+    if (!heap->config.keep_during_job)
+        return true;
+    vec *k = &heap->kept;
+    if (k->count && VEC_AT(k, void *, k->count - 1) == obj)
+        return true;
+    void **slot = wgc__vec_push(heap, k);
+    if (!slot)
+        return wgc__fail(heap, WGC_ENOMEM);
+    *slot = obj;
+    return true;
+}
+
+bool wgc_end_job(wgc_heap *heap)
+{
+    if (!wgc__enter(heap))
+        return false;
+    heap->kept.count = 0;
+    return true;
+}
+
+/* ================================================================ tracing */
+
+void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v)
+{
+    for (wgc_root *r = heap->roots_first; r; r = r->next)
+        wgc_visit(v, &r->object);
+    for (wgc_frame *f = heap->frames; f; f = f->prev)
+        for (size_t i = 0; i < f->count; i++)
+            wgc_visit(v, f->slots[i]);
+    wgc_visit_array(v, heap->kept.items, heap->kept.count);
+    if (heap->config.trace_roots)
+        heap->config.trace_roots(v, heap->config.trace_roots_user);
+}

@@ -1,0 +1,199 @@
+/*
+ * weak/group.c -- WeakRefGroup: refs whose dead targets queue the ref on
+ * its group, delivered to the group's executor at safe points.  Rules W6
+ * to W9 of docs/weak.md.
+ *
+ * A collection touches only the group refs whose targets it finds dead
+ * (through the notify of their weak slot): it never polls a group.
+ */
+#include "weak/weak_internal.h"
+
+/* ================================================================ queue */
+
+static void append(wgc_group *g, group_ref *r)
+{
+    r->prev = g->tail;
+    r->next = NULL;
+    if (g->tail)
+        g->tail->next = r;
+    else
+        g->head = r;
+    g->tail = r;
+    r->ref.flags |= REF_QUEUED;
+    g->sp.pending++;
+}
+
+void wgc__group_unlink(wgc_group *g, group_ref *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        g->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        g->tail = r->prev;
+    r->prev = r->next = NULL;
+    r->ref.flags &= ~(uintptr_t)REF_QUEUED;
+    g->sp.pending--;
+}
+
+/* ============================================================ tracing */
+
+/* Inside the collection, in seq order: the target of a live ref died. */
+static void ref_target_died(wgc_heap *heap, void *owner, void *slot)
+{
+    (void)slot;
+    group_ref *r = owner;
+    if (!r->group || !wgc__is_marked(heap, r->group))
+        return; /* [W8] a dead group queues nothing */
+    r->queued_epoch = heap->epoch;
+    append(r->group, r);
+    heap->stats.group_refs_queued++;
+    heap->queued_cleanup = true;
+}
+
+static void trace_group_ref(void *obj, wgc_visitor *v)
+{
+    group_ref *r = obj;
+    wgc__visit_weak_notify(v, &r->ref.target, r, ref_target_died, r->seq);
+    if (r->ref.flags & REF_HOLDINGS_TRACED)
+        wgc_visit(v, &r->ref.holdings);
+    wgc_visit_weak(v, &r->group);
+    wgc_visit(v, &r->prev);
+    wgc_visit(v, &r->next);
+}
+
+const wgc_type wgc__group_ref_type = {"WeakRefGroup ref", trace_group_ref, NULL, NULL};
+
+static void trace_group(void *obj, wgc_visitor *v)
+{
+    wgc_group *g = obj;
+    wgc_visit(v, &g->head);
+    wgc_visit(v, &g->tail);
+}
+
+static void destroy_group(void *obj)
+{
+    wgc_group *g = obj;
+    if (g->sp.sig != WGC_SIG_GROUP)
+        return; /* never listed: wgc_group_new failed */
+    wgc__special_remove(g->sp.heap, &g->sp);
+    g->sp.sig = WGC_SIG_DEAD;
+}
+
+static const wgc_type group_type = {"WeakRefGroup", trace_group, destroy_group, NULL};
+
+/* ============================================================ delivery */
+
+static bool queue_head(special *sp, uint64_t *epoch, uint64_t *seq)
+{
+    wgc_group *g = (wgc_group *)sp;
+    if (!g->head || !g->executor)
+        return false;
+    *epoch = g->head->queued_epoch;
+    *seq = g->head->seq;
+    return true;
+}
+
+/* Takes the oldest ref off the queue and runs fn on it, rooted. */
+static int deliver_with(wgc_group *g, wgc_group_fn fn, void *user)
+{
+    wgc_heap *heap = g->sp.heap;
+    group_ref *r = g->head;
+    wgc__group_unlink(g, r);
+    void *holdings = r->ref.flags & REF_HOLDINGS_TRACED ? r->ref.holdings : NULL;
+    WGC_FRAME(heap, &g, &r, &holdings);
+    heap->stats.group_refs_run++;
+    int result = fn(heap, &r->ref, r->ref.holdings, user);
+    WGC_FRAME_POP(heap);
+    return result;
+}
+
+static int deliver(special *sp)
+{
+    wgc_group *g = (wgc_group *)sp;
+    return deliver_with(g, g->executor, g->user);
+}
+
+static const special_ops group_ops = {NULL, queue_head, deliver};
+
+/* ================================================================ API */
+
+static bool check_group(const wgc_group *g)
+{
+    if (!g)
+        return false;
+    if (g->sp.sig != WGC_SIG_GROUP) {
+        wgc__misuse(NULL, "%p is not a live WeakRefGroup", (const void *)g);
+        return false;
+    }
+    return wgc__check_heap(g->sp.heap);
+}
+
+wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
+{
+    if (!wgc__enter(heap))
+        return NULL;
+    wgc_group *g = wgc_alloc(heap, &group_type, sizeof *g);
+    if (!g)
+        return NULL;
+    g->executor = executor;
+    g->user = user;
+    g->sp.sig = WGC_SIG_GROUP;
+    if (!wgc__special_add(heap, &g->sp, &group_ops)) {
+        g->sp.sig = 0; /* garbage now; its destructor must not unlist it */
+        g->sp.heap = NULL;
+        return NULL;
+    }
+    return g;
+}
+
+wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
+{
+    if (!check_group(group))
+        return NULL;
+    wgc_heap *heap = group->sp.heap;
+    WGC_FRAME(heap, &group);
+    group_ref *r = (group_ref *)wgc__weakref_make(heap, &wgc__group_ref_type,
+                                                  target, holdings);
+    WGC_FRAME_POP(heap);
+    if (!r)
+        return NULL;
+    r->group = group;
+    r->seq = heap->next_seq++;
+    return &r->ref;
+}
+
+static size_t drain(wgc_group *g, size_t max, wgc_group_fn fn, void *user)
+{
+    wgc_heap *heap = g->sp.heap;
+    if (!fn || !wgc__enter(heap))
+        return 0;
+    size_t ran = 0;
+    WGC_FRAME(heap, &g); /* callbacks may drop the last reference to g */
+    while (ran < max && g->head) {
+        ran++;
+        if (deliver_with(g, fn, user) != 0) {
+            wgc__fail(heap, WGC_ECALLBACK);
+            break;
+        }
+    }
+    WGC_FRAME_POP(heap);
+    return ran;
+}
+
+size_t wgc_group_finalize_some(wgc_group *group, size_t max)
+{
+    return check_group(group) ? drain(group, max, group->executor, group->user) : 0;
+}
+
+size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user)
+{
+    return check_group(group) ? drain(group, SIZE_MAX, fn, user) : 0;
+}
+
+size_t wgc_group_pending(const wgc_group *group)
+{
+    return check_group(group) ? group->sp.pending : 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * weak/weak_internal.h -- the layout of WeakRefs and groups, shared by
+ * weak/weakref.c and weak/group.c.  docs/weak.md states the rules W1...
+ */
+#ifndef WGC_WEAK_INTERNAL_H
+#define WGC_WEAK_INTERNAL_H
+
+#include "gc/internal.h"
+
+#define WGC_SIG_GROUP 0x47525550u /* "GRUP" */
+
+enum weakref_flags {
+    REF_HOLDINGS_TRACED = 1, /* holdings was a heap object when made */
+    REF_QUEUED = 2           /* waiting in its group's queue */
+};
+
+/* A plain WeakRef: 24 bytes, a 32-byte cell. */
+struct wgc_weakref {
+    void *target;            /* weak [W1] */
+    void *holdings;          /* strong if REF_HOLDINGS_TRACED */
+    uintptr_t flags;
+};
+
+/* A group's ref: a WeakRef with queue links.  While queued the group holds
+ * it (and so its holdings) strongly [W6]. */
+typedef struct group_ref {
+    struct wgc_weakref ref;  /* first: a group_ref is a wgc_weakref */
+    wgc_group *group;        /* weak: a dead group queues nothing [W8] */
+    uint64_t seq;            /* registration order, heap-wide */
+    uint64_t queued_epoch;   /* the collection that found the target dead */
+    struct group_ref *prev, *next;
+} group_ref;
+
+struct wgc_group {
+    special sp;
+    wgc_group_fn executor;
+    void *user;
+    group_ref *head, *tail;  /* the queue, oldest first */
+};
+
+extern const wgc_type wgc__weakref_type;
+extern const wgc_type wgc__group_ref_type;
+
+/* Makes a ref of `type`, checking arguments as wgc_weakref_new does. */
+struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
+                                      void *target, void *holdings);
+void wgc__group_unlink(wgc_group *g, group_ref *r);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * weak/weakmap.c -- a table keyed by object identity whose entries are
+ * ephemerons (rules W10 to W13 of docs/weak.md).
+ *
+ * Entries live in a pool chained from buckets by index, so that a
+ * collection can empty dead entries (their slots are ephemerons, cleared
+ * in the weak step) and unlink them afterwards without allocating.
+ */
+#include "gc/internal.h"
+
+#define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
+#define NIL UINT32_MAX
+
+typedef struct entry {
+    void *key;               /* NULL: free (or emptied by a collection) */
+    void *value;
+    uint32_t next;           /* in its bucket's chain, or the free list */
+} entry;
+
+struct wgc_weakmap {
+    special sp;
+    entry *pool;
+    uint32_t *buckets;       /* bucket_count heads, NIL-terminated chains */
+    uint32_t pool_size;      /* entries in use or on the free list */
+    uint32_t capacity;       /* pool capacity == bucket_count */
+    uint32_t count;          /* live entries */
+    uint32_t free_list;
+};
+
+static uint32_t bucket_of(const struct wgc_weakmap *m, const void *key)
+{
+    uint64_t h = ((uintptr_t)key >> 4) * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(h >> 32) & (m->capacity - 1);
+}
+
+static entry *find(const struct wgc_weakmap *m, const void *key)
+{
+    if (!m->capacity)
+        return NULL;
+    for (uint32_t i = m->buckets[bucket_of(m, key)]; i != NIL; i = m->pool[i].next)
+        if (m->pool[i].key == key)
+            return &m->pool[i];
+    return NULL;
+}
+
+/* Moves the live entries into tables of `capacity` (a power of two). */
+static bool resize(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
+{
+    entry *pool = wgc__malloc(heap, (size_t)capacity * sizeof *pool);
+    uint32_t *buckets = pool ? wgc__malloc(heap, (size_t)capacity * sizeof *buckets) : NULL;
+    if (!buckets) {
+        free(pool);
+        return false;
+    }
+    struct wgc_weakmap fresh = *m;
+    fresh.pool = pool;
+    fresh.buckets = buckets;
+    fresh.capacity = capacity;
+    fresh.pool_size = 0;
+    fresh.free_list = NIL;
+    for (uint32_t b = 0; b < capacity; b++)
+        buckets[b] = NIL;
+    for (uint32_t i = 0; i < m->pool_size; i++) {
+        if (!m->pool[i].key)
+            continue;
+        uint32_t b = bucket_of(&fresh, m->pool[i].key);
+        pool[fresh.pool_size] = (entry){m->pool[i].key, m->pool[i].value, buckets[b]};
+        buckets[b] = fresh.pool_size++;
+    }
+    free(m->pool);
+    free(m->buckets);
+    *m = fresh;
+    return true;
+}
+
+static void trace_weakmap(void *obj, wgc_visitor *v)
+{
+    struct wgc_weakmap *m = obj;
+    for (uint32_t i = 0; i < m->pool_size; i++)
+        if (m->pool[i].key)
+            wgc_visit_ephemeron(v, &m->pool[i].key, &m->pool[i].value);
+}
+
+/* After the weak step: unlink emptied entries, then shrink [W12]. */
+static void after_weak(wgc_heap *heap, special *sp)
+{
+    struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
+    for (uint32_t b = 0; b < m->capacity; b++) {
+        uint32_t *link = &m->buckets[b];
+        while (*link != NIL) {
+            entry *e = &m->pool[*link];
+            if (e->key) {
+                link = &e->next;
+                continue;
+            }
+            uint32_t i = *link;
+            *link = e->next;
+            e->value = NULL;
+            e->next = m->free_list;
+            m->free_list = i;
+            m->count--;
+        }
+    }
+    uint32_t want = m->capacity;
+    while (want > 16 && m->count < want / 4)
+        want /= 2;
+    if (want < m->capacity)
+        resize(heap, m, want); /* out of memory: stay larger, still correct */
+}
+
+static void destroy_weakmap(void *obj)
+{
+    struct wgc_weakmap *m = obj;
+    free(m->pool);
+    free(m->buckets);
+    if (m->sp.sig == WGC_SIG_WEAKMAP)
+        wgc__special_remove(m->sp.heap, &m->sp);
+    m->sp.sig = WGC_SIG_DEAD;
+}
+
+static const wgc_type weakmap_type = {"WeakMap", trace_weakmap, destroy_weakmap, NULL};
+static const special_ops weakmap_ops = {after_weak, NULL, NULL};
+
+static bool check_map(wgc_heap *heap, const wgc_weakmap *m)
+{
+    if (!wgc__check_heap(heap) || !m)
+        return false;
+    if (m->sp.sig != WGC_SIG_WEAKMAP || m->sp.heap != heap) {
+        wgc__misuse(heap, "%p is not a live weak map of this heap", (const void *)m);
+        return wgc__fail(heap, WGC_EINVAL);
+    }
+    return true;
+}
+
+wgc_weakmap *wgc_weakmap_new(wgc_heap *heap)
+{
+    if (!wgc__enter(heap))
+        return NULL;
+    struct wgc_weakmap *m = wgc_alloc(heap, &weakmap_type, sizeof *m);
+    if (!m)
+        return NULL;
+    m->free_list = NIL;
+    m->sp.sig = WGC_SIG_WEAKMAP;
+    if (!wgc__special_add(heap, &m->sp, &weakmap_ops)) {
+        m->sp.sig = 0;
+        return NULL;
+    }
+    return m;
+}
+
+bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
+{
+    if (!wgc__enter(heap) || !check_map(heap, map))
+        return false;
+    if (!key || !wgc__is_allocated(heap, key) ||
+        (value && !wgc__is_allocated(heap, value)))
+        return wgc__fail(heap, WGC_EINVAL);
+    entry *e = find(map, key);
+    if (e) {
+        e->value = value;
+        return true;
+    }
+    if (map->free_list == NIL && map->pool_size == map->capacity) {
+        if (map->capacity >= (UINT32_MAX >> 2) ||
+            !resize(heap, map, map->capacity ? map->capacity * 2 : 16))
+            return wgc__fail(heap, WGC_ENOMEM);
+    }
+    uint32_t i = map->free_list;
+    if (i != NIL)
+        map->free_list = map->pool[i].next;
+    else
+        i = map->pool_size++;
+    uint32_t b = bucket_of(map, key);
+    map->pool[i] = (entry){key, value, map->buckets[b]};
+    map->buckets[b] = i;
+    map->count++;
+    return true;
+}
+
+void *wgc_weakmap_get(wgc_heap *heap, wgc_weakmap *map, const void *key)
+{
+    entry *e = key && check_map(heap, map) ? find(map, key) : NULL;
+    return e ? e->value : NULL;
+}
+
+bool wgc_weakmap_has(wgc_heap *heap, wgc_weakmap *map, const void *key)
+{
+    return key && check_map(heap, map) && find(map, key);
+}
+
+bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key)
+{
+    if (!key || !wgc__enter(heap) || !check_map(heap, map) || !map->capacity)
+        return false;
+    for (uint32_t *link = &map->buckets[bucket_of(map, key)]; *link != NIL;
+         link = &map->pool[*link].next) {
+        entry *e = &map->pool[*link];
+        if (e->key != key)
+            continue;
+        uint32_t i = *link;
+        *link = e->next;
+        *e = (entry){NULL, NULL, map->free_list};
+        map->free_list = i;
+        map->count--;
+        return true;
+    }
+    return false;
+}
+
+size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map)
+{
+    return check_map(heap, map) ? map->count : 0;
+}
