@@ -59,6 +59,14 @@
 #define BENCH_EXPLICIT_FREE 0
 #endif
 
+/* 1 where unreachable objects are certain to be found dead (wgc); bdwgc
+ * scans conservatively and may keep a few. */
+#ifdef VARIANT_BDWGC
+#define BENCH_PRECISE 0
+#else
+#define BENCH_PRECISE 1
+#endif
+
 /* ================================================================= failure */
 
 #define BENCH_CHECK(cond, ...)                                               \
