@@ -338,15 +338,30 @@ void wgc__mark_roots(wgc_heap *heap)
     wgc__roots_trace(heap, &v);
 }
 
+/* Objects wait in a small FIFO after leaving the mark stack, their header
+ * prefetched, so that scanning one overlaps fetching the next few. */
+#define PREFETCH_DEPTH 8
+
 void wgc__mark_drain(wgc_heap *heap)
 {
     wgc_visitor v = {heap, VISIT_MARK};
-    void *item;
-    while ((item = pop(heap))) {
-        if ((uintptr_t)item & EPHEMERON_TAG) {
-            ephemerons_release(heap, &v, (void *)((uintptr_t)item & ~EPHEMERON_TAG));
-            continue;
+    void *ring[PREFETCH_DEPTH];
+    size_t head = 0, queued = 0;
+    for (;;) {
+        void *item;
+        while (queued < PREFETCH_DEPTH && (item = pop(heap))) {
+            if ((uintptr_t)item & EPHEMERON_TAG) {
+                ephemerons_release(heap, &v, (void *)((uintptr_t)item & ~EPHEMERON_TAG));
+                continue;
+            }
+            __builtin_prefetch(header_of(item));
+            ring[(head + queued++) % PREFETCH_DEPTH] = item;
         }
+        if (queued == 0)
+            break;
+        item = ring[head];
+        head = (head + 1) % PREFETCH_DEPTH;
+        queued--;
 #if WGC_DEBUG_CHECKS
         heap->tracing = item;
 #endif
