@@ -12,6 +12,9 @@
 #include "gc/internal.h"
 
 #include <time.h>
+#if WGC_DEBUG_CHECKS
+#include <pthread.h>
+#endif
 
 static uint64_t now_ns(void)
 {
@@ -175,6 +178,9 @@ void wgc__collect(wgc_heap *heap)
 {
     uint64_t start = now_ns();
     phase saved = heap->phase;
+#if WGC_DEBUG_CHECKS
+    heap->owner_thread = (unsigned long)pthread_self();
+#endif
     heap->phase = PHASE_HOOK;
     hook(heap, WGC_EVENT_COLLECT_START);
 
@@ -209,6 +215,9 @@ void wgc__collect(wgc_heap *heap)
         heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
     hook(heap, WGC_EVENT_COLLECT_END);
     heap->phase = saved;
+#if WGC_DEBUG_CHECKS
+    heap->owner_thread = 0;
+#endif
 }
 
 bool wgc_collect(wgc_heap *heap)

@@ -75,19 +75,17 @@ bool wgc__enter(wgc_heap *heap)
 {
     if (!wgc__check_heap(heap))
         return false;
+#if WGC_DEBUG_CHECKS
+    unsigned long self = (unsigned long)pthread_self();
+    if (heap->owner_thread != 0 && heap->owner_thread != self)
+        wgc__misuse(heap, "used from thread %lx while thread %lx is inside it",
+                    self, heap->owner_thread);
+#endif
     if (heap->phase != PHASE_MUTATOR) {
         wgc__misuse(heap, "heap changed from inside a collection "
                           "(a trace callback, destructor or hook)");
         return wgc__fail(heap, WGC_EREENTRY);
     }
-#if WGC_DEBUG_CHECKS
-    unsigned long self = (unsigned long)pthread_self();
-    if (heap->owner_thread == 0)
-        heap->owner_thread = self;
-    else if (heap->owner_thread != self)
-        wgc__misuse(heap, "used from thread %lx while thread %lx owns it",
-                    self, heap->owner_thread);
-#endif
     return true;
 }
 

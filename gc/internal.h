@@ -255,7 +255,7 @@ struct wgc_heap {
     bool memcheck;            /* running under valgrind: annotate */
 #endif
 #if WGC_DEBUG_CHECKS
-    unsigned long owner_thread; /* thread inside the heap, 0 when none */
+    unsigned long owner_thread; /* thread collecting, 0 when none */
     const void *tracing;        /* object whose trace callback runs */
 #endif
 };
