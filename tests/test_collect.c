@@ -1,0 +1,630 @@
+/*
+ * tests/test_collect.c -- collections: deep structures, heap growth and
+ * shrinking, the maximum heap size, auto-collection on and off, the
+ * collection policy, the event hook, stats.
+ *
+ * Sizes: the deep list has 10,000,000 nodes normally, 100,000 under
+ * valgrind or the stress switch (WGC_STRESS).
+ */
+#include "common.h"
+
+#include <math.h>
+#include <pthread.h>
+
+#define MiB ((size_t)1 << 20)
+
+/* ======================================================== deep structures */
+
+typedef struct deep_job {
+    wgc_heap *heap;
+    wgc_root *root;
+    size_t n;
+    size_t lengths[3];
+} deep_job;
+
+/* Runs on a thread with a 256 KiB stack: a marker that recursed would
+ * overflow it long before the end of the list. */
+static void *deep_collections(void *arg)
+{
+    deep_job *job = arg;
+    for (int i = 0; i < 3; i++) {
+        wgc_collect(job->heap);
+        job->lengths[i] = list_length(wgc_root_get(job->root));
+    }
+    return NULL;
+}
+
+static void run_small_stack(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    cr_assert_eq(pthread_attr_init(&attr), 0);
+    cr_assert_eq(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
+    cr_assert_eq(pthread_create(&t, &attr, fn, arg), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+Test(collect, ten_million_node_list, .timeout = 240)
+{
+    size_t n = scaled(10000000, 100000);
+    wgc_heap *h = new_heap();
+    wgc_root *r = wgc_root_new(h, NULL);
+    node *head = NULL;
+    WGC_FRAME(h, &head);
+    for (size_t i = 0; i < n; i++) {
+        node *c = wgc_alloc(h, &node_type, sizeof *c);
+        cr_assert_not_null(c, "node %zu: %s", i, wgc_error_string(wgc_last_error(h)));
+        c->next = head;
+        head = c;
+    }
+    wgc_root_set(r, head);
+    head = NULL;
+    cr_assert(WGC_FRAME_POP(h));
+    wgc_heap_stats s = get_stats(h);
+    cr_assert_gt(s.collections, 0, "building %zu nodes never collected", n);
+
+    deep_job job = {h, r, n, {0}};
+    run_small_stack(deep_collections, &job);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(job.lengths[i], n, "collection %d: list has %zu of %zu nodes",
+                     i, job.lengths[i], n);
+    s = get_stats(h);
+    cr_assert_geq(s.live_bytes, n * 16, "live %zu for %zu nodes", s.live_bytes, n);
+    cr_assert_leq(s.live_bytes, n * 16 + 64 * 1024);
+    size_t big_heap = s.heap_size;
+    cr_assert_geq(big_heap, n * 16);
+
+    wgc_root_set(r, NULL);
+    run_small_stack(deep_collections, &job);
+    cr_assert_eq(job.lengths[0], 0);
+    s = get_stats(h);
+    cr_assert_lt(s.live_bytes, 1024, "live bytes %zu after dropping the list",
+                 s.live_bytes);
+    cr_assert_lt(s.heap_size, 16 * MiB, "heap still %zu bytes (was %zu)",
+                 s.heap_size, big_heap);
+    verify(h);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+/* A deep chain through objects with destructors, mixed with large objects:
+ * every destructor runs exactly once when the chain is dropped. */
+Test(collect, deep_chain_with_destructors_and_large_objects)
+{
+    size_t n = scaled(300000, 20000);
+    wgc_heap *h = new_heap();
+    wgc_root *r = wgc_root_new(h, NULL);
+    for (size_t i = 0; i < n; i++) {
+        cnode *c;
+        if (i % 5000 == 0)
+            c = wgc_alloc(h, &cnode_type, 20000 + i % 7); /* a large one */
+        else
+            c = wgc_alloc(h, &cnode_type, sizeof *c);
+        cr_assert_not_null(c);
+        c->id = i;
+        c->next = wgc_root_get(r);
+        wgc_root_set(r, c);
+    }
+    collect(h);
+    cr_assert_eq(destroyed_count, 0);
+    size_t i = n;
+    for (cnode *c = wgc_root_get(r); c; c = c->next)
+        cr_assert_eq(c->id, --i);
+    cr_assert_eq(i, 0);
+    wgc_root_set(r, NULL);
+    collect(h);
+    cr_assert_eq(destroyed_count, n);
+    cr_assert_eq(get_stats(h).live_bytes, 0);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+/* A wide tree: one object with 100,000 children, each with 3 children:
+ * the mark stack has to grow well past one segment. */
+typedef struct wide {
+    size_t count;
+    void *kids[];
+} wide;
+
+static void wide_trace(void *obj, wgc_visitor *v)
+{
+    wide *w = obj;
+    wgc_visit_array(v, w->kids, w->count);
+}
+
+static const wgc_type wide_type = {"wide", wide_trace, NULL, NULL};
+
+Test(collect, wide_tree)
+{
+    size_t n = scaled(100000, 20000);
+    wgc_heap *h = new_heap();
+    wide *top = wgc_alloc(h, &wide_type, sizeof *top + n * sizeof(void *));
+    cr_assert_not_null(top);
+    wgc_root *r = wgc_root_new(h, top);
+    for (size_t i = 0; i < n; i++) {
+        wide *kid = wgc_alloc(h, &wide_type, sizeof *kid + 3 * sizeof(void *));
+        cr_assert_not_null(kid);
+        top->kids[i] = kid;
+        top->count = i + 1;
+        for (int k = 0; k < 3; k++) {
+            cnode *leaf = wgc_alloc(h, &cnode_type, sizeof *leaf);
+            cr_assert_not_null(leaf);
+            leaf->id = i * 3 + (size_t)k;
+            kid->kids[k] = leaf;
+            kid->count = (size_t)k + 1;
+        }
+    }
+    collect(h);
+    verify(h);
+    cr_assert_eq(destroyed_count, 0);
+    for (size_t i = 0; i < n; i += 997)
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(((cnode *)((wide *)top->kids[i])->kids[k])->id, i * 3 + (size_t)k);
+    wgc_root_free(r);
+    collect(h);
+    cr_assert_eq(destroyed_count, 3 * n);
+    wgc_heap_free(h);
+}
+
+/* ================================================== growth and shrinking */
+
+typedef struct kilo {
+    struct kilo *next;
+    unsigned char data[1000];
+} kilo;
+
+static void kilo_trace(void *obj, wgc_visitor *v)
+{
+    wgc_visit(v, &((kilo *)obj)->next);
+}
+
+static const wgc_type kilo_type = {"kilo", kilo_trace, NULL, NULL};
+
+Test(collect, heap_grows_and_shrinks)
+{
+    size_t big = scaled(64 * MiB, 16 * MiB);
+    wgc_heap *h = new_heap();
+    wgc_root *r = wgc_root_new(h, NULL);
+    size_t start = get_stats(h).heap_size;
+    for (size_t bytes = 0; bytes < big; bytes += sizeof(kilo)) {
+        kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+        cr_assert_not_null(k);
+        k->next = wgc_root_get(r);
+        wgc_root_set(r, k);
+    }
+    collect(h);
+    wgc_heap_stats grown = get_stats(h);
+    cr_assert_geq(grown.heap_size, big, "heap %zu holds a %zu-byte structure",
+                  grown.heap_size, big);
+    cr_assert_geq(grown.live_bytes, big);
+    wgc_root_set(r, NULL);
+    collect(h);
+    wgc_heap_stats shrunk = get_stats(h);
+    cr_assert_lt(shrunk.heap_size, grown.heap_size / 2,
+                 "heap_size %zu did not go down from %zu after dropping",
+                 shrunk.heap_size, grown.heap_size);
+    cr_assert_leq(shrunk.heap_size, 8 * MiB);
+    cr_assert_geq(shrunk.heap_size, start);
+    /* and it grows again */
+    for (size_t bytes = 0; bytes < big; bytes += sizeof(kilo)) {
+        kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+        cr_assert_not_null(k);
+        k->next = wgc_root_get(r);
+        wgc_root_set(r, k);
+    }
+    cr_assert_geq(get_stats(h).heap_size, big);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+Test(collect, large_objects_return_memory)
+{
+    wgc_heap *h = new_heap();
+    /* the large objects hang off a rooted pointer array */
+    wide *w = wgc_alloc(h, &wide_type, sizeof *w + 24 * sizeof(void *));
+    cr_assert_not_null(w);
+    wgc_root *r = wgc_root_new(h, w);
+    void *objs[24];
+    for (int i = 0; i < 24; i++) {
+        objs[i] = wgc_alloc(h, &blob_type, MiB + (size_t)i * 4096);
+        cr_assert_not_null(objs[i]);
+        w->kids[i] = objs[i];
+        w->count = (size_t)i + 1;
+    }
+    collect(h);
+    wgc_heap_stats grown = get_stats(h);
+    cr_assert_geq(grown.heap_size, 24 * MiB);
+    cr_assert_geq(grown.live_bytes, 24 * MiB);
+    for (int i = 0; i < 24; i++)
+        cr_assert(wgc_is_object(h, objs[i]));
+    w->count = 4; /* drop 20 of them */
+    collect(h);
+    wgc_heap_stats shrunk = get_stats(h);
+    cr_assert_leq(shrunk.heap_size, grown.heap_size - 20 * MiB,
+                  "heap %zu -> %zu", grown.heap_size, shrunk.heap_size);
+    for (int i = 0; i < 4; i++)
+        cr_assert(wgc_is_object(h, objs[i]));
+    for (int i = 4; i < 24; i++)
+        cr_assert_not(wgc_is_object(h, objs[i]));
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+/* ======================================================= maximum heap size */
+
+Test(collect, max_heap_size_fails_cleanly_and_recovers)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 4 * MiB;
+    cfg.max_heap_size = 16 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    wgc_root *r = wgc_root_new(h, NULL);
+    size_t count = 0;
+    kilo *k;
+    for (;;) {
+        k = wgc_alloc(h, &kilo_type, sizeof *k);
+        if (!k)
+            break;
+        memset(k->data, (int)(count & 0xff), sizeof k->data);
+        k->next = wgc_root_get(r);
+        wgc_root_set(r, k);
+        count++;
+        cr_assert_lt(count, 100000, "16 MiB heap holds %zu KiB", count);
+    }
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX, "error %s",
+                 wgc_error_string(wgc_last_error(h)));
+    cr_assert_gt(count, 8000, "only %zu KiB fit in a 16 MiB heap", count);
+    wgc_heap_stats s = get_stats(h);
+    cr_assert_leq(s.heap_size, 16 * MiB, "heap_size %zu over the maximum", s.heap_size);
+    verify(h);
+    /* everything allocated is intact */
+    size_t i = count;
+    for (kilo *p = wgc_root_get(r); p; p = p->next) {
+        i--;
+        cr_assert_eq(p->data[0], (unsigned char)(i & 0xff));
+        cr_assert_eq(p->data[999], (unsigned char)(i & 0xff));
+    }
+    cr_assert_eq(i, 0);
+    /* a large object fails too, and a huge one at once */
+    cr_assert_null(wgc_alloc(h, &blob_type, 2 * MiB));
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    cr_assert_null(wgc_alloc(h, &blob_type, 64 * MiB));
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    /* drop the roots: the heap is usable again */
+    wgc_root_set(r, NULL);
+    wgc_clear_error(h);
+    for (size_t j = 0; j < count; j++) {
+        k = wgc_alloc(h, &kilo_type, sizeof *k);
+        cr_assert_not_null(k, "allocation %zu after recovery: %s", j,
+                           wgc_error_string(wgc_last_error(h)));
+    }
+    void *large = wgc_alloc(h, &blob_type, 2 * MiB);
+    cr_assert_not_null(large, "large object after recovery: %s",
+                       wgc_error_string(wgc_last_error(h)));
+    verify(h);
+    cr_assert_leq(get_stats(h).heap_size, 16 * MiB);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+/* When garbage fills the heap to its maximum, allocation collects first. */
+Test(collect, max_heap_size_collects_before_failing)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 4 * MiB;
+    cfg.max_heap_size = 8 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    size_t total = scaled(128 * MiB, 24 * MiB);
+    for (size_t bytes = 0; bytes < total; bytes += sizeof(kilo)) {
+        kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+        cr_assert_not_null(k, "garbage allocation failed at %zu bytes: %s", bytes,
+                           wgc_error_string(wgc_last_error(h)));
+    }
+    for (int i = 0; i < 20; i++)
+        cr_assert_not_null(wgc_alloc(h, &blob_type, 3 * MiB), "large %d: %s", i,
+                           wgc_error_string(wgc_last_error(h)));
+    wgc_heap_stats s = get_stats(h);
+    cr_assert_leq(s.heap_size, 8 * MiB);
+    cr_assert_gt(s.collections, 2);
+    wgc_heap_free(h);
+}
+
+/* The same with initial_heap_size == max_heap_size: the empty pages that
+ * garbage leaves in the pool must make room for a large object. */
+Test(collect, max_heap_pooled_pages_make_room_for_large)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 8 * MiB;
+    cfg.max_heap_size = 8 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    for (size_t bytes = 0; bytes < 24 * MiB; bytes += sizeof(kilo))
+        cr_assert_not_null(wgc_alloc(h, &kilo_type, sizeof(kilo)));
+    collect(h); /* nothing is live: every page is empty */
+    cr_assert_eq(get_stats(h).live_bytes, 0);
+    void *big = wgc_alloc(h, &blob_type, 3 * MiB);
+    cr_assert_not_null(big, "3 MiB in an empty 8 MiB heap: %s (heap_size %zu)",
+                       wgc_error_string(wgc_last_error(h)), get_stats(h).heap_size);
+    cr_assert_leq(get_stats(h).heap_size, 8 * MiB);
+    wgc_heap_free(h);
+}
+
+Test(collect, max_heap_size_without_auto_collect)
+{
+    no_stress();
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 2 * MiB;
+    cfg.max_heap_size = 4 * MiB;
+    cfg.auto_collect = false;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    size_t count = 0;
+    while (wgc_alloc(h, &kilo_type, sizeof(kilo)))
+        count++;
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    cr_assert_gt(count, 3000);
+    cr_assert_eq(get_stats(h).collections, 0);
+    collect(h); /* all of it was garbage */
+    cr_assert_not_null(wgc_alloc(h, &kilo_type, sizeof(kilo)));
+    wgc_heap_free(h);
+}
+
+/* ======================================================== auto collection */
+
+Test(collect, auto_collect_off_collects_only_on_request)
+{
+    no_stress();
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    cfg.initial_heap_size = 1 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    size_t n = scaled(200000, 20000);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_not_null(wgc_alloc(h, &cblob_type, 200));
+    for (int i = 0; i < 10; i++)
+        cr_assert_not_null(wgc_alloc(h, &blob_type, 2 * MiB));
+    wgc_heap_stats s = get_stats(h);
+    cr_assert_eq(s.collections, 0, "%llu collections with auto_collect off",
+                 (unsigned long long)s.collections);
+    cr_assert_eq(destroyed_count, 0);
+    cr_assert_geq(s.heap_size, n * 200 + 20 * MiB);
+    collect(h);
+    s = get_stats(h);
+    cr_assert_eq(s.collections, 1);
+    cr_assert_eq(destroyed_count, n);
+    cr_assert_eq(s.live_bytes, 0);
+    cr_assert_lt(s.heap_size, 8 * MiB);
+    wgc_heap_free(h);
+}
+
+Test(collect, auto_collect_bounds_the_heap)
+{
+    no_stress();
+    wgc_heap *h = new_heap(); /* 4 MiB initial, growth 2 */
+    wgc_root *r = wgc_root_new(h, NULL);
+    build_clist(h, r, 10000); /* a small live set */
+    size_t total = scaled(512 * MiB, 64 * MiB);
+    for (size_t bytes = 0; bytes < total; bytes += 64)
+        cr_assert_not_null(wgc_alloc(h, &blob_type, 56));
+    wgc_heap_stats s = get_stats(h);
+    /* ~one collection per 4 MiB of allocation */
+    cr_assert_geq(s.collections, total / (5 * MiB), "%llu collections",
+                  (unsigned long long)s.collections);
+    cr_assert_leq(s.collections, total / (3 * MiB) + 2, "%llu collections",
+                  (unsigned long long)s.collections);
+    cr_assert_lt(s.heap_size, 16 * MiB, "heap grew to %zu on garbage", s.heap_size);
+    cr_assert_eq(destroyed_count, 0);
+    collect(h);
+    cr_assert_eq(list_length(wgc_root_get(r)), 10000);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+/* The next collection comes after live_bytes * (growth_factor - 1) bytes. */
+static uint64_t collections_seen;
+
+static void count_end(wgc_heap *heap, wgc_event e, void *user)
+{
+    (void)heap, (void)user;
+    if (e == WGC_EVENT_COLLECT_END)
+        collections_seen++;
+}
+
+static void growth_policy(double growth)
+{
+    no_stress();
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 1 * MiB;
+    cfg.growth_factor = growth;
+    cfg.on_event = count_end;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    wgc_root *r = wgc_root_new(h, NULL);
+    for (size_t i = 0; i < 8192; i++) { /* 8 MiB live */
+        kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+        k->next = wgc_root_get(r);
+        wgc_root_set(r, k);
+    }
+    collect(h);
+    size_t live = get_stats(h).live_bytes;
+    cr_assert_geq(live, 8 * MiB);
+    uint64_t before = collections_seen;
+    size_t bytes = 0;
+    while (collections_seen == before) {
+        void *p = wgc_alloc(h, &blob_type, 1000);
+        cr_assert_not_null(p);
+        bytes += wgc_size_of(p) + 8;
+        cr_assert_lt(bytes, (size_t)(growth * (double)live) + 4 * MiB);
+    }
+    double expected = (double)live * (growth - 1.0);
+    cr_assert(fabs((double)bytes - expected) < expected * 0.05 + 256 * 1024,
+              "growth %.1f: collected after %zu bytes, expected ~%.0f",
+              growth, bytes, expected);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+Test(collect, growth_factor_2)
+{
+    growth_policy(2.0);
+}
+
+Test(collect, growth_factor_1_5)
+{
+    growth_policy(1.5);
+}
+
+Test(collect, initial_heap_size_is_the_floor)
+{
+    no_stress();
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 8 * MiB;
+    cfg.on_event = count_end;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    size_t bytes = 0;
+    while (collections_seen == 0) {
+        void *p = wgc_alloc(h, &blob_type, 1000);
+        cr_assert_not_null(p);
+        bytes += wgc_size_of(p) + 8;
+        cr_assert_lt(bytes, 16 * MiB);
+    }
+    cr_assert_geq(bytes, 8 * MiB - 128 * 1024, "first collection after %zu bytes", bytes);
+    collect(h); /* nothing live: the next budget is the floor again */
+    uint64_t before = collections_seen;
+    bytes = 0;
+    while (collections_seen == before) {
+        void *p = wgc_alloc(h, &blob_type, 1000);
+        cr_assert_not_null(p);
+        bytes += wgc_size_of(p) + 8;
+        cr_assert_lt(bytes, 16 * MiB);
+    }
+    cr_assert_geq(bytes, 8 * MiB - 128 * 1024, "next collection after %zu bytes", bytes);
+    wgc_heap_free(h);
+}
+
+/* Same program, same collection points. */
+static uint64_t alloc_index;
+static uint64_t points[2][64];
+static size_t npoints[2];
+static int run_id;
+
+static void record_point(wgc_heap *heap, wgc_event e, void *user)
+{
+    (void)heap, (void)user;
+    if (e == WGC_EVENT_COLLECT_START && npoints[run_id] < 64)
+        points[run_id][npoints[run_id]++] = alloc_index;
+}
+
+Test(collect, deterministic_collection_points)
+{
+    for (run_id = 0; run_id < 2; run_id++) {
+        wgc_config cfg;
+        wgc_config_init(&cfg);
+        cfg.initial_heap_size = 256 * 1024;
+        cfg.on_event = record_point;
+        wgc_heap *h = new_heap_cfg(&cfg);
+        wgc_root *r = wgc_root_new(h, NULL);
+        uint64_t x = 12345;
+        for (alloc_index = 0; alloc_index < 100000; alloc_index++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            size_t size = (x >> 33) % 300;
+            cnode *c = wgc_alloc(h, &cnode_type, size < 24 ? 24 : size);
+            cr_assert_not_null(c);
+            if ((x >> 20) % 4 == 0) { /* keep a quarter */
+                c->next = wgc_root_get(r);
+                wgc_root_set(r, c);
+            }
+        }
+        wgc_root_free(r);
+        wgc_heap_free(h);
+    }
+    cr_assert_gt(npoints[0], 3);
+    cr_assert_eq(npoints[0], npoints[1]);
+    for (size_t i = 0; i < npoints[0]; i++)
+        cr_assert_eq(points[0][i], points[1][i], "collection %zu at allocation "
+                     "%llu, then %llu", i, (unsigned long long)points[0][i],
+                     (unsigned long long)points[1][i]);
+}
+
+/* ============================================================ event hook */
+
+typedef struct event_log {
+    wgc_event events[256];
+    uint64_t collections_at[256];
+    size_t count; /* all events; the first 256 are recorded */
+} event_log;
+
+static void log_event(wgc_heap *heap, wgc_event e, void *user)
+{
+    event_log *log = user;
+    wgc_heap_stats s;
+    cr_assert(wgc_stats(heap, &s), "wgc_stats fails inside the event hook");
+    if (log->count < 256) {
+        log->events[log->count] = e;
+        log->collections_at[log->count] = s.collections;
+    }
+    log->count++;
+}
+
+Test(collect, event_hook_start_end)
+{
+    static event_log log;
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.on_event = log_event;
+    cfg.on_event_user = &log;
+    cfg.initial_heap_size = 1 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    collect(h);
+    cr_assert_eq(log.count, 2);
+    cr_assert_eq(log.events[0], WGC_EVENT_COLLECT_START);
+    cr_assert_eq(log.events[1], WGC_EVENT_COLLECT_END);
+    cr_assert_eq(log.collections_at[0], 0, "START sees the count before");
+    cr_assert_eq(log.collections_at[1], 1, "END sees the count after");
+    /* automatic collections are reported too */
+    for (int i = 0; i < 20000; i++)
+        wgc_alloc(h, &blob_type, 500);
+    wgc_heap_stats s = get_stats(h);
+    cr_assert_gt(s.collections, 3);
+    cr_assert_eq(log.count, 2 * s.collections);
+    for (size_t i = 0; i < log.count && i < 256; i++) {
+        cr_assert_eq(log.events[i], i % 2 ? WGC_EVENT_COLLECT_END : WGC_EVENT_COLLECT_START);
+        cr_assert_eq(log.collections_at[i], i / 2 + i % 2);
+    }
+    wgc_heap_free(h);
+    cr_assert_eq(log.count, 2 * s.collections, "wgc_heap_free reported a collection");
+}
+
+/* ================================================================== stats */
+
+Test(collect, stats)
+{
+    wgc_heap *h = new_heap();
+    wgc_root *r = wgc_root_new(h, NULL);
+    wgc_heap_stats prev = get_stats(h);
+    cr_assert_eq(prev.live_bytes, 0);
+    cr_assert_eq(prev.pause_total_ns, 0);
+    for (int round = 1; round <= 5; round++) {
+        build_clist(h, r, 1000);
+        collect(h);
+        wgc_heap_stats s = get_stats(h);
+        cr_assert_gt(s.collections, prev.collections);
+        cr_assert_geq(s.bytes_allocated, prev.bytes_allocated + 1000 * 24);
+        cr_assert_geq(s.objects_allocated, prev.objects_allocated + 1000);
+        cr_assert_eq(s.live_bytes, (size_t)round * 1000 * 32);
+        cr_assert_geq(s.heap_size, s.live_bytes);
+        cr_assert_gt(s.pause_last_ns, 0);
+        cr_assert_geq(s.pause_max_ns, s.pause_last_ns);
+        cr_assert_geq(s.pause_total_ns, s.pause_max_ns);
+        cr_assert_geq(s.pause_total_ns, prev.pause_total_ns + s.pause_last_ns);
+        prev = s;
+    }
+    cr_assert_not(wgc_stats(h, NULL));
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
