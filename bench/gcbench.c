@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     long array_size = bench_arg(argc, argv, 4, 500000);
     const int min_depth = 4;
     BENCH_CHECK(stretch_depth < 30 && long_lived_depth < 30 && max_depth < 30 &&
-                    array_size > 1000,
+                    array_size > 2002,
                 "sizes out of range");
 
     bench_init();
