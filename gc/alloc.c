@@ -68,28 +68,39 @@ void wgc__allocators_retire(wgc_heap *heap)
             end_run(heap, &heap->allocators[atomic][c]);
 }
 
-/* Index of the first set bit at or after `from`, or `limit` if none. */
-static size_t next_set_bit(const uint64_t *bits, size_t from, size_t limit)
+/* The occupancy word w of a page: survivors, and in debug builds the
+ * quarantined cells, which must not be reused yet. */
+static uint64_t occupied(const page *p, unsigned bits, size_t w)
+{
+#if WGC_DEBUG_CHECKS
+    return p->marks[bits][w] | p->quarantine[w];
+#else
+    return p->marks[bits][w];
+#endif
+}
+
+/* Granule index of the first occupied cell at or after `from`, or
+ * WGC_PAGE_GRANULES if none. */
+static size_t next_occupied(const page *p, unsigned bits, size_t from)
 {
     size_t w = from / 64;
-    uint64_t word = bits[w] & (~(uint64_t)0 << (from % 64));
+    uint64_t word = occupied(p, bits, w) & (~(uint64_t)0 << (from % 64));
     for (;;) {
         if (word)
             return w * 64 + (size_t)__builtin_ctzll(word);
-        if (++w * 64 >= limit)
-            return limit;
-        word = bits[w];
+        if (++w == WGC_BITMAP_WORDS)
+            return WGC_PAGE_GRANULES;
+        word = occupied(p, bits, w);
     }
 }
 
 /* Finds the next free run in `p` at or after cell start `from`. */
 static bool find_run_in_page(wgc_heap *heap, allocator *a, page *p, char *from)
 {
-    const uint64_t *marks = p->marks[heap->alloc_bits];
     char *end = cells_end(p);
     for (char *c = from; c < end; c += a->cell_size) {
         size_t g = (size_t)(c + WGC_HEADER_SIZE - (char *)p) / WGC_GRANULE;
-        size_t marked = next_set_bit(marks, g, WGC_PAGE_GRANULES);
+        size_t marked = next_occupied(p, heap->alloc_bits, g);
         char *stop = (char *)p + marked * WGC_GRANULE - WGC_HEADER_SIZE;
         if (stop > end)
             stop = end;
@@ -119,6 +130,9 @@ static page *new_page(wgc_heap *heap, allocator *a)
     p->cell_count = (uint32_t)((WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL) / a->cell_size);
     p->live_cells = 0;
     memset(p->marks, 0, sizeof p->marks);
+#if WGC_DEBUG_CHECKS
+    memset(p->quarantine, 0, sizeof p->quarantine);
+#endif
     p->alloc_end = first_cell(p);
     p->next = a->pages;
     a->pages = p;
@@ -298,11 +312,9 @@ bool wgc__is_allocated(const wgc_heap *heap, const void *ptr)
         (size_t)(cell - first_cell(p)) % p->cell_size != 0)
         return false;
     size_t g = (size_t)((const char *)ptr - (const char *)p) / WGC_GRANULE;
-    if (p->marks[heap->alloc_bits][g / 64] & ((uint64_t)1 << (g % 64)))
-        return true;
     const allocator *a = &heap->allocators[p->s.atomic][p->class_index];
     const char *frontier = a->current == p ? a->cursor : p->alloc_end;
-    return cell < frontier;
+    return page_cell_allocated(p, heap->alloc_bits, g, frontier);
 }
 
 bool wgc_is_object(const wgc_heap *heap, const void *ptr)

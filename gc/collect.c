@@ -42,8 +42,8 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
                 char *obj = first_object(p);
                 for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
                     size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
-                    bool set = (p->marks[bits][g / 64] >> (g % 64)) & 1;
-                    if (set || (!marked_only && obj - WGC_HEADER_SIZE < frontier))
+                    if (marked_only ? (p->marks[bits][g / 64] >> (g % 64)) & 1
+                                    : page_cell_allocated(p, bits, g, frontier))
                         fn(heap, obj, arg);
                 }
             }
@@ -84,24 +84,32 @@ static void run_destructors(wgc_heap *heap)
     d->count = kept;
 }
 
-/* [C1]: a cell allocated before this collection and not marked by it. */
+/* [C1]: the cells allocated before this collection and not marked by it.
+ * Debug builds quarantine them: they are not reused before the next
+ * collection, so a stale pointer finds the 0xdb poison, not a new object.
+ * (An emptied page goes back to the pool at once.) */
 static void free_dead_cells(wgc_heap *heap, page *p)
 {
     unsigned now = (unsigned)(heap->epoch & 1), before = heap->alloc_bits;
+#if WGC_DEBUG_CHECKS
+    uint64_t dead[WGC_BITMAP_WORDS] = {0};
+#endif
     char *obj = first_object(p);
     for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
         size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
-        uint64_t bit = (uint64_t)1 << (g % 64);
-        bool was = (p->marks[before][g / 64] & bit) ||
-                   obj - WGC_HEADER_SIZE < p->alloc_end;
-        if (!was || (p->marks[now][g / 64] & bit))
+        if (!page_cell_allocated(p, before, g, p->alloc_end) ||
+            ((p->marks[now][g / 64] >> (g % 64)) & 1))
             continue;
 #if WGC_DEBUG_CHECKS
+        dead[g / 64] |= (uint64_t)1 << (g % 64);
         mt_writable(heap, obj, p->cell_size - WGC_HEADER_SIZE);
         memset(obj, 0xdb, p->cell_size - WGC_HEADER_SIZE);
 #endif
         mt_object_free(heap, obj, p->cell_size);
     }
+#if WGC_DEBUG_CHECKS
+    memcpy(p->quarantine, dead, sizeof dead);
+#endif
 }
 
 static size_t sweep_pages(wgc_heap *heap)

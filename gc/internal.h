@@ -69,6 +69,9 @@ typedef struct page {
     struct page *next;        /* in its allocator's page list, or the free pool */
     char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
     uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->epoch & 1] */
+#if WGC_DEBUG_CHECKS
+    uint64_t quarantine[WGC_BITMAP_WORDS]; /* died in the last collection */
+#endif
 } page;
 
 typedef struct large {
@@ -92,6 +95,23 @@ static inline span *span_of(const void *obj)
 static inline uintptr_t *header_of(const void *obj)
 {
     return (uintptr_t *)obj - 1;
+}
+
+/* [G3] Whether the cell of the object at granule g of p is allocated,
+ * given the bitmap of survivors `bits` and the allocation frontier.  In
+ * debug builds cells that died in the last collection stay quarantined
+ * (unallocated but not reused) until the next one. */
+static inline bool page_cell_allocated(const page *p, unsigned bits, size_t g,
+                                       const char *frontier)
+{
+    uint64_t bit = (uint64_t)1 << (g % 64);
+    if (p->marks[bits][g / 64] & bit)
+        return true;
+#if WGC_DEBUG_CHECKS
+    if (p->quarantine[g / 64] & bit)
+        return false;
+#endif
+    return (const char *)p + g * WGC_GRANULE - WGC_HEADER_SIZE < frontier;
 }
 
 static inline const wgc_type *type_of(const void *obj)
