@@ -213,6 +213,8 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
         config.initial_heap_size = (size_t)4 << 20;
     if (config.max_heap_size && config.max_heap_size < WGC_PAGE_SIZE)
         return NULL;
+    if (config.max_heap_size && config.initial_heap_size > config.max_heap_size)
+        config.initial_heap_size = config.max_heap_size;
     const char *stress = getenv("WGC_STRESS");
     if (stress && *stress) {
         char *end;

@@ -23,6 +23,10 @@ wgc_root *wgc_root_new(wgc_heap *heap, void *obj)
 {
     if (!wgc__enter(heap))
         return NULL;
+    if (obj && !wgc__is_allocated(heap, obj)) {
+        wgc__fail(heap, WGC_EINVAL);
+        return NULL;
+    }
     wgc_root *root = wgc__malloc(heap, sizeof *root);
     if (!root) {
         wgc__fail(heap, WGC_ENOMEM);
@@ -47,6 +51,8 @@ bool wgc_root_set(wgc_root *root, void *obj)
 {
     if (!check_root(root))
         return false;
+    if (obj && !wgc__is_allocated(root->heap, obj))
+        return wgc__fail(root->heap, WGC_EINVAL);
     root->object = obj;
     return true;
 }

@@ -109,7 +109,8 @@ typedef struct wgc_config {
     size_t initial_heap_size;
     /* Upper bound on the heap's memory (pages and large objects).  An
      * allocation that would pass it collects first and, if that does not
-     * make room, fails with WGC_EHEAPMAX.  0: no bound. */
+     * make room, fails with WGC_EHEAPMAX.  0: no bound.  It must be at
+     * least 64 KiB; an initial_heap_size above it is lowered to it. */
     size_t max_heap_size;
     /* After a collection the heap may allocate live_bytes * (growth_factor
      * - 1) (at least initial_heap_size) before the next.  Default 2.0;
@@ -150,7 +151,7 @@ void wgc_config_init(wgc_config *cfg);
 
 /* A new empty heap configured by `cfg` (NULL: the defaults; the struct is
  * copied).  Returns NULL if the configuration is invalid (growth_factor <=
- * 1, a max_heap_size below the initial size) or memory is refused. */
+ * 1 or > 1000, a max_heap_size below 64 KiB) or memory is refused. */
 wgc_heap *wgc_heap_new(const wgc_config *cfg);
 
 /* Runs the destructors of every object still in the heap, then returns all
@@ -195,11 +196,14 @@ void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
 typedef struct wgc_root wgc_root;
 
 /* A handle holding `obj` (NULL allowed; otherwise a live object of heap).
- * NULL on a NULL heap (WGC_EINVAL) or refused memory (WGC_ENOMEM). */
+ * NULL on a NULL heap or an `obj` that is not a live object of the heap
+ * (WGC_EINVAL), or refused memory (WGC_ENOMEM). */
 wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
 /* The object a handle holds.  NULL for a NULL or freed handle. */
 void *wgc_root_get(const wgc_root *root);
-/* Makes `root` hold `obj`.  false for a NULL or freed handle. */
+/* Makes `root` hold `obj` (NULL or a live object of the handle's heap).
+ * false for a NULL or freed handle, or another `obj` (WGC_EINVAL); the
+ * handle is then unchanged. */
 bool wgc_root_set(wgc_root *root, void *obj);
 /* Releases a handle.  NULL: no effect.  A freed handle must not be used
  * again; debug builds report it (a signature word catches it). */
