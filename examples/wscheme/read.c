@@ -69,8 +69,10 @@ static value read_list(interp *I, int line)
     for (;;) {
         skip_space(I);
         int c = peekc(I);
-        if (c == EOF)
-            syntax_error(I, "missing ')'");
+        if (c == EOF) {
+            I->line = line;
+            ws_error(I, "syntax error: missing ')' for the '(' on this line");
+        }
         if (c == ')') {
             nextc(I);
             break;

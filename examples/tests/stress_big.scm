@@ -1,0 +1,32 @@
+;; GC stress: million-element structures.
+(define (show . xs) (for-each display xs) (newline))
+
+(define (iota n) (let loop ((i n) (acc '())) (if (= i 0) acc (loop (- i 1) (cons i acc)))))
+(define big (iota 1000000))
+(show "list: length " (length big))
+(define (sum l acc) (if (null? l) acc (sum (cdr l) (+ acc (car l)))))
+(show "sum: " (sum big 0))
+
+(define vec (make-vector 1000000 #f))
+(let loop ((i 0))
+  (if (< i 1000000)
+      (begin (vector-set! vec i (cons i (* 2 i))) (loop (+ i 1)))))
+(show "vector of pairs: " (vector-ref vec 999999))
+
+(define doubled (map (lambda (x) (* 2 x)) big))
+(show "map: " (list-ref doubled 999998))
+(set! big #f)
+(set! doubled #f)
+(gc)
+(show "vector still intact: " (vector-ref vec 123456))
+
+(define m (make-weak-map))
+(let loop ((i 0))
+  (if (< i 100000)
+      (begin (weak-map-set! m (vector-ref vec i) i) (loop (+ i 1)))))
+(show "weak map entries: " (weak-map-count m))
+(let loop ((i 0))
+  (if (< i 100000)
+      (begin (if (= (remainder i 2) 1) (vector-set! vec i #f)) (loop (+ i 1)))))
+(gc)
+(show "after dropping half the keys: " (weak-map-count m))
