@@ -234,7 +234,7 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
     wgc__vec_init(&heap->kept, sizeof(void *));
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
     wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
-    wgc__vec_init(&heap->ephemeron_index, sizeof(uintptr_t[2]));
+    wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
     wgc__vec_init(&heap->destructibles, sizeof(void *));
     wgc__vec_init(&heap->specials, sizeof(special *));
 #if WGC_VALGRIND || WGC_ASAN
@@ -274,7 +274,7 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->kept);
     wgc__vec_free(&heap->weak_records);
     wgc__vec_free(&heap->ephemerons);
-    wgc__vec_free(&heap->ephemeron_index);
+    wgc__vec_free(&heap->ephemeron_spans);
     wgc__vec_free(&heap->destructibles);
     wgc__vec_free(&heap->specials);
     mt_heap_destroyed(heap);

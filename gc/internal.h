@@ -57,6 +57,9 @@ typedef struct span {
     uint8_t fresh;           /* data known to be all zero (small pages) */
     uint32_t ephemeron_keys; /* keys here with waiting ephemerons */
     uintptr_t owner;         /* ~(uintptr_t)heap: hidden from leak checkers */
+    /* During marking only: per object (by granule; one for a large object)
+     * the first ephemeron waiting on it, + 1 [M2]. */
+    uint32_t *ephemeron_heads;
 } span;
 
 typedef struct page {
@@ -251,8 +254,7 @@ struct wgc_heap {
     vec weak_records;
     bool weak_overflow;
     vec ephemerons;
-    vec ephemeron_index;      /* open-addressed: key -> first ephemeron + 1 */
-    size_t ephemeron_index_used;
+    vec ephemeron_spans;      /* spans with ephemeron_heads this collection */
     bool ephemeron_overflow;
     bool queued_cleanup;      /* this collection queued cleanup work */
 

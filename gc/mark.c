@@ -31,7 +31,7 @@ static unsigned mark_bits(const wgc_heap *heap)
     return (unsigned)(heap->epoch & 1);
 }
 
-bool wgc__is_marked(const wgc_heap *heap, const void *obj)
+static inline bool is_marked(const wgc_heap *heap, const void *obj)
 {
     const span *s = span_of(obj);
     if (s->kind == SPAN_LARGE)
@@ -39,6 +39,11 @@ bool wgc__is_marked(const wgc_heap *heap, const void *obj)
     const page *p = (const page *)s;
     size_t g = (size_t)((const char *)obj - (const char *)p) / WGC_GRANULE;
     return (p->marks[mark_bits(heap)][g / 64] >> (g % 64)) & 1;
+}
+
+bool wgc__is_marked(const wgc_heap *heap, const void *obj)
+{
+    return is_marked(heap, obj);
 }
 
 /* ============================================================ mark stack */
@@ -158,7 +163,7 @@ void wgc_visit_array(wgc_visitor *v, void *slots, size_t count)
 static bool clear_if_dead(wgc_heap *heap, void *slot)
 {
     void *target = slot_load(slot);
-    if (target && !wgc__is_marked(heap, target)) {
+    if (target && !is_marked(heap, target)) {
         slot_store(slot, NULL);
         heap->stats.weak_slots_cleared++;
         return true;
@@ -175,7 +180,7 @@ void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
     wgc_heap *heap = v->heap;
     switch (v->mode) {
     case VISIT_MARK:
-        if (wgc__is_marked(heap, target) || heap->weak_overflow)
+        if (is_marked(heap, target) || heap->weak_overflow)
             return;
         weak_record *r = wgc__vec_push(heap, &heap->weak_records);
         if (r)
@@ -203,97 +208,59 @@ void wgc_visit_weak(wgc_visitor *v, void *slot)
 
 /* ============================================================ ephemerons */
 
-typedef struct index_entry {
-    uintptr_t key;   /* 0: empty slot */
-    size_t head;     /* first waiting ephemeron + 1; 0 once released */
-} index_entry;
-
-static size_t hash_key(uintptr_t key, size_t mask)
+/* The head of the ephemerons waiting on `key`, in its span's side array. */
+static uint32_t *waiting_head(span *s, const void *key)
 {
-    return (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 17) & mask;
-}
-
-static index_entry *index_find(wgc_heap *heap, uintptr_t key)
-{
-    vec *t = &heap->ephemeron_index;
-    if (!t->capacity)
-        return NULL;
-    index_entry *e = (index_entry *)t->items;
-    size_t mask = t->capacity - 1;
-    for (size_t i = hash_key(key, mask); e[i].key; i = (i + 1) & mask)
-        if (e[i].key == key)
-            return &e[i];
-    return NULL;
-}
-
-static bool index_grow(wgc_heap *heap)
-{
-    vec *t = &heap->ephemeron_index;
-    size_t capacity = t->capacity ? t->capacity * 2 : 256;
-    index_entry *fresh = wgc__calloc(heap, capacity, sizeof *fresh);
-    if (!fresh)
-        return false;
-    index_entry *old = (index_entry *)t->items;
-    for (size_t i = 0; i < t->capacity; i++) {
-        if (!old[i].key)
-            continue;
-        size_t j = hash_key(old[i].key, capacity - 1);
-        while (fresh[j].key)
-            j = (j + 1) & (capacity - 1);
-        fresh[j] = old[i];
-    }
-    free(old);
-    t->items = (char *)fresh;
-    t->capacity = capacity;
-    return true;
+    if (s->kind == SPAN_LARGE)
+        return &s->ephemeron_heads[0];
+    return &s->ephemeron_heads[(size_t)((const char *)key - (const char *)s) / WGC_GRANULE];
 }
 
 /* Makes the ephemeron wait for its key [M2]; false if out of memory. */
 static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
                            void *value_slot)
 {
-    if ((heap->ephemeron_index_used + 1) * 2 > heap->ephemeron_index.capacity &&
-        !index_grow(heap))
-        return false;
-    ephemeron *e = wgc__vec_push(heap, &heap->ephemerons);
-    if (!e)
-        return false;
-    size_t n = heap->ephemerons.count;
-    index_entry *entry = index_find(heap, (uintptr_t)key);
-    if (!entry) {
-        vec *t = &heap->ephemeron_index;
-        index_entry *slots = (index_entry *)t->items;
-        size_t mask = t->capacity - 1;
-        size_t i = hash_key((uintptr_t)key, mask);
-        while (slots[i].key)
-            i = (i + 1) & mask;
-        entry = &slots[i];
-        entry->key = (uintptr_t)key;
-        heap->ephemeron_index_used++;
-        span_of(key)->ephemeron_keys++;
-    } else if (entry->head == 0) {
-        span_of(key)->ephemeron_keys++;
+    span *s = span_of(key);
+    if (!s->ephemeron_heads) {
+        span **listed = wgc__vec_push(heap, &heap->ephemeron_spans);
+        if (!listed)
+            return false;
+        s->ephemeron_heads = wgc__calloc(heap, s->kind == SPAN_LARGE ? 1 : WGC_PAGE_GRANULES,
+                                         sizeof *s->ephemeron_heads);
+        if (!s->ephemeron_heads) {
+            heap->ephemeron_spans.count--;
+            return false;
+        }
+        *listed = s;
     }
-    *e = (ephemeron){key_slot, value_slot, entry->head};
-    entry->head = n;
+    ephemeron *e = wgc__vec_push(heap, &heap->ephemerons);
+    if (!e || heap->ephemerons.count >= UINT32_MAX)
+        return false;
+    uint32_t *head = waiting_head(s, key);
+    if (*head == 0)
+        s->ephemeron_keys++;
+    *e = (ephemeron){key_slot, value_slot, *head};
+    *head = (uint32_t)heap->ephemerons.count;
     return true;
 }
 
 /* `key` was just marked: trace the values waiting on it. */
 static void ephemerons_release(wgc_heap *heap, wgc_visitor *v, void *key)
 {
-    index_entry *entry = index_find(heap, (uintptr_t)key);
-    if (!entry || entry->head == 0)
+    span *s = span_of(key);
+    uint32_t *head = waiting_head(s, key);
+    size_t first = *head;
+    if (first == 0)
         return;
-    span_of(key)->ephemeron_keys--;
-    for (size_t i = entry->head; i; ) {
+    *head = 0;
+    s->ephemeron_keys--;
+    for (size_t i = first; i; ) {
         ephemeron *e = &VEC_AT(&heap->ephemerons, ephemeron, i - 1);
         i = e->next;
         e->key_slot = NULL; /* released */
         heap->stats.ephemerons_resolved++;
         wgc_visit(v, e->value_slot);
     }
-    entry->head = 0;
 }
 
 void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
@@ -304,7 +271,7 @@ void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
     wgc_heap *heap = v->heap;
     switch (v->mode) {
     case VISIT_MARK:
-        if (wgc__is_marked(heap, key)) {
+        if (is_marked(heap, key)) {
             heap->stats.ephemerons_resolved++;
             wgc_visit(v, value_slot);
         } else if (!heap->ephemeron_overflow &&
@@ -313,7 +280,7 @@ void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
         }
         return;
     case VISIT_FIX_WEAK:
-        if (!wgc__is_marked(heap, key)) {
+        if (!is_marked(heap, key)) {
             slot_store(key_slot, NULL);
             slot_store(value_slot, NULL);
             heap->stats.weak_slots_cleared++;
@@ -440,22 +407,23 @@ void wgc__process_weak(wgc_heap *heap)
             if (!eph->key_slot)
                 continue;
             void *key = slot_load(eph->key_slot);
-            if (key && !wgc__is_marked(heap, key)) {
+            if (key && !is_marked(heap, key)) {
                 slot_store(eph->key_slot, NULL);
                 slot_store(eph->value_slot, NULL);
                 heap->stats.weak_slots_cleared++;
             }
         }
     }
-    /* Reset the tables for the next collection, keeping their memory. */
-    vec *t = &heap->ephemeron_index;
-    index_entry *slots = (index_entry *)t->items;
-    for (size_t i = 0; i < t->capacity; i++) {
-        if (slots[i].key && slots[i].head)
-            span_of((void *)slots[i].key)->ephemeron_keys--;
-        slots[i] = (index_entry){0, 0};
+    /* Reset for the next collection: the side arrays go, the vectors keep
+     * their memory. */
+    vec *spans = &heap->ephemeron_spans;
+    for (size_t i = 0; i < spans->count; i++) {
+        span *sp = VEC_AT(spans, span *, i);
+        free(sp->ephemeron_heads);
+        sp->ephemeron_heads = NULL;
+        sp->ephemeron_keys = 0;
     }
-    heap->ephemeron_index_used = 0;
+    spans->count = 0;
     heap->ephemerons.count = 0;
     heap->weak_records.count = 0;
     heap->weak_overflow = heap->ephemeron_overflow = false;
