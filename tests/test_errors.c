@@ -1,0 +1,504 @@
+/*
+ * tests/test_errors.c -- every documented error result of the core API:
+ * NULL heap or type, size overflow, re-entry from callbacks, frames popped
+ * out of order, invalid configurations, wgc_last_error/wgc_error_string.
+ */
+#include "common.h"
+
+#define MiB ((size_t)1 << 20)
+
+/* ================================================================ NULLs */
+
+Test(errors, null_heap)
+{
+    cr_assert_null(wgc_alloc(NULL, &node_type, 16));
+    cr_assert_null(wgc_alloc(NULL, &blob_type, 100000));
+    cr_assert_null(wgc_alloc(NULL, &cnode_type, 16));
+    cr_assert_eq(wgc_last_error(NULL), WGC_EINVAL);
+    cr_assert_not(wgc_collect(NULL));
+    cr_assert_null(wgc_root_new(NULL, NULL));
+    wgc_heap_stats s;
+    cr_assert_not(wgc_stats(NULL, &s));
+    cr_assert_not(wgc_is_object(NULL, &s));
+    wgc_frame f;
+    cr_assert_not(wgc_frame_push(NULL, &f, NULL, 0));
+    cr_assert_not(wgc_frame_pop(NULL, &f));
+    wgc_clear_error(NULL);      /* no effect, no crash */
+    wgc_heap_free(NULL);        /* no effect */
+    cr_assert_not(wgc_debug_verify(NULL));
+    cr_assert_eq(wgc_debug_requests(NULL), 0);
+    wgc_debug_fail_request(NULL, 1, false);
+}
+
+Test(errors, null_type)
+{
+    wgc_heap *h = new_heap();
+    wgc_heap_stats before = get_stats(h);
+    cr_assert_null(wgc_alloc(h, NULL, 16));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    wgc_clear_error(h);
+    cr_assert_null(wgc_alloc(h, NULL, 0));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    wgc_clear_error(h);
+    cr_assert_null(wgc_alloc(h, NULL, 100000));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    wgc_heap_stats after = get_stats(h);
+    cr_assert_eq(after.objects_allocated, before.objects_allocated);
+    cr_assert_eq(after.bytes_allocated, before.bytes_allocated);
+    cr_assert_not_null(wgc_alloc(h, &node_type, 16), "heap unusable after errors");
+    wgc_heap_free(h);
+}
+
+Test(errors, null_handles_and_frames)
+{
+    wgc_heap *h = new_heap();
+    cr_assert_null(wgc_root_get(NULL));
+    cr_assert_not(wgc_root_set(NULL, NULL));
+    wgc_root_free(NULL); /* no effect */
+    cr_assert_not(wgc_frame_push(h, NULL, NULL, 0));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    wgc_frame f;
+    cr_assert_not(wgc_frame_push(h, &f, NULL, 3), "3 slots at NULL accepted");
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    wgc_clear_error(h);
+    cr_assert_not(wgc_frame_pop(h, NULL));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    cr_assert_not(wgc_stats(h, NULL));
+    cr_assert_not(wgc_is_object(h, NULL));
+    /* nothing was pushed: collecting is fine */
+    collect(h);
+    wgc_heap_free(h);
+}
+
+/* ============================================================ overflow */
+
+Test(errors, size_overflow)
+{
+    wgc_heap *h = new_heap();
+    static const size_t sizes[] = {
+        SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 7, SIZE_MAX - 8, SIZE_MAX - 15,
+        SIZE_MAX - 4095, SIZE_MAX - 65536, SIZE_MAX / 2 + 1,
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        wgc_clear_error(h);
+        cr_assert_null(wgc_alloc(h, &node_type, sizes[i]), "size %zu", sizes[i]);
+        cr_assert_eq(wgc_last_error(h), WGC_EOVERFLOW, "size %#zx: %s", sizes[i],
+                     wgc_error_string(wgc_last_error(h)));
+        cr_assert_null(wgc_alloc(h, &cnode_type, sizes[i]));
+        cr_assert_null(wgc_alloc(h, &blob_type, sizes[i]));
+    }
+    wgc_heap_stats s = get_stats(h);
+    cr_assert_eq(s.objects_allocated, 0);
+    cr_assert_lt(s.heap_size, MiB);
+    cr_assert_not_null(wgc_alloc(h, &node_type, 16));
+    wgc_heap_free(h);
+}
+
+/* Representable but impossible: the OS refuses, or the maximum is hit. */
+Test(errors, huge_sizes_fail_cleanly)
+{
+    wgc_heap *h = new_heap();
+    wgc_root *r = wgc_root_new(h, NULL);
+    build_clist(h, r, 100);
+    cr_assert_null(wgc_alloc(h, &blob_type, (size_t)1 << 60));
+    cr_assert(wgc_last_error(h) == WGC_ENOMEM || wgc_last_error(h) == WGC_EOVERFLOW,
+              "1 EiB: %s", wgc_error_string(wgc_last_error(h)));
+    cr_assert_eq(list_length(wgc_root_get(r)), 100);
+    verify(h);
+    wgc_root_free(r);
+    wgc_heap_free(h);
+
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.max_heap_size = 32 * MiB;
+    h = new_heap_cfg(&cfg);
+    cr_assert_null(wgc_alloc(h, &blob_type, 33 * MiB));
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    cr_assert_null(wgc_alloc(h, &blob_type, (size_t)1 << 40));
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    cr_assert_not_null(wgc_alloc(h, &blob_type, 16 * MiB));
+    wgc_heap_free(h);
+}
+
+/* ====================================================== re-entry: trace */
+
+static wgc_heap *reentry_heap;
+static void *reentry_alloc_result;
+static wgc_error reentry_alloc_error;
+static bool reentry_collect_result;
+static wgc_error reentry_collect_error;
+static int reentry_calls;
+
+static void reentry_record(void)
+{
+    reentry_calls++;
+    wgc_clear_error(reentry_heap);
+    reentry_alloc_result = wgc_alloc(reentry_heap, &node_type, 16);
+    reentry_alloc_error = wgc_last_error(reentry_heap);
+    wgc_clear_error(reentry_heap);
+    reentry_collect_result = wgc_collect(reentry_heap);
+    reentry_collect_error = wgc_last_error(reentry_heap);
+}
+
+static void check_reentry(const char *where)
+{
+    cr_assert_gt(reentry_calls, 0, "%s never ran", where);
+    cr_assert_null(reentry_alloc_result, "wgc_alloc from %s returned an object", where);
+    cr_assert_eq(reentry_alloc_error, WGC_EREENTRY, "wgc_alloc from %s: %s", where,
+                 wgc_error_string(reentry_alloc_error));
+    cr_assert_not(reentry_collect_result, "wgc_collect from %s succeeded", where);
+    cr_assert_eq(reentry_collect_error, WGC_EREENTRY, "wgc_collect from %s: %s",
+                 where, wgc_error_string(reentry_collect_error));
+}
+
+static void bad_trace(void *obj, wgc_visitor *v)
+{
+    reentry_record();
+    wgc_visit(v, &((node *)obj)->next);
+}
+
+static const wgc_type bad_trace_type = {"bad_trace", bad_trace, NULL, NULL};
+
+Test(errors, alloc_and_collect_from_trace_callback)
+{
+    wgc_heap *h = reentry_heap = new_heap();
+    /* warm the allocator, so a fast path would have a run to use */
+    for (int i = 0; i < 10; i++)
+        wgc_alloc(h, &node_type, 16);
+    node *obj = wgc_alloc(h, &bad_trace_type, sizeof(node));
+    cr_assert_not_null(obj);
+    wgc_root *r = wgc_root_new(h, obj);
+    wgc_heap_stats before = get_stats(h);
+    collect(h);
+    check_reentry("a trace callback");
+    wgc_heap_stats after = get_stats(h);
+    cr_assert_eq(after.collections, before.collections + 1, "nested collection ran");
+    cr_assert(wgc_is_object(h, obj));
+    verify(h);
+    /* the heap works afterwards */
+    cr_assert_not_null(wgc_alloc(h, &node_type, 16));
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+static void bad_roots(wgc_visitor *v, void *user)
+{
+    (void)v, (void)user;
+    reentry_record();
+}
+
+Test(errors, alloc_and_collect_from_root_callback)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.trace_roots = bad_roots;
+    wgc_heap *h = reentry_heap = new_heap_cfg(&cfg);
+    for (int i = 0; i < 10; i++)
+        wgc_alloc(h, &node_type, 16);
+    collect(h);
+    check_reentry("the root callback");
+    cr_assert_eq(get_stats(h).collections, 1);
+    wgc_heap_free(h);
+}
+
+/* ==================================================== re-entry: destroy */
+
+static void bad_destroy(void *obj)
+{
+    (void)obj;
+    reentry_record();
+}
+
+static const wgc_type bad_destroy_type = {"bad_destroy", NULL, bad_destroy, NULL};
+
+Test(errors, alloc_and_collect_from_destructor)
+{
+    wgc_heap *h = reentry_heap = new_heap();
+    for (int i = 0; i < 10; i++)
+        wgc_alloc(h, &node_type, 16);
+    cr_assert_not_null(wgc_alloc(h, &bad_destroy_type, 32));
+    collect(h);
+    check_reentry("a destructor");
+    cr_assert_eq(reentry_calls, 1);
+    cr_assert_eq(get_stats(h).collections, 1);
+    verify(h);
+    wgc_heap_free(h);
+}
+
+/* Destructors also run in wgc_heap_free: the same rules hold there. */
+Test(errors, alloc_from_destructor_in_heap_free)
+{
+    wgc_heap *h = reentry_heap = new_heap();
+    wgc_root *r = wgc_root_new(h, wgc_alloc(h, &bad_destroy_type, 32));
+    cr_assert_not_null(wgc_root_get(r));
+    for (int i = 0; i < 10; i++) /* a run for node's class exists now */
+        wgc_alloc(h, &node_type, 16);
+    wgc_heap_free(h);
+    check_reentry("a destructor run by wgc_heap_free");
+}
+
+/* ================================================= re-entry: event hook */
+
+static void bad_hook(wgc_heap *heap, wgc_event e, void *user)
+{
+    (void)heap, (void)user;
+    if (e == WGC_EVENT_COLLECT_START)
+        reentry_record();
+}
+
+Test(errors, alloc_and_collect_from_event_hook_start)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.on_event = bad_hook;
+    wgc_heap *h = reentry_heap = new_heap_cfg(&cfg);
+    /* warm the allocator so a current run exists for node's size class */
+    for (int i = 0; i < 10; i++)
+        wgc_alloc(h, &node_type, 16);
+    collect(h);
+    check_reentry("the COLLECT_START event hook");
+    cr_assert_eq(get_stats(h).collections, 1);
+    verify(h);
+    wgc_heap_free(h);
+}
+
+static void bad_hook_end(wgc_heap *heap, wgc_event e, void *user)
+{
+    (void)heap, (void)user;
+    if (e == WGC_EVENT_COLLECT_END)
+        reentry_record();
+}
+
+Test(errors, alloc_and_collect_from_event_hook_end)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.on_event = bad_hook_end;
+    wgc_heap *h = reentry_heap = new_heap_cfg(&cfg);
+    for (int i = 0; i < 10; i++)
+        wgc_alloc(h, &node_type, 16);
+    collect(h);
+    check_reentry("the COLLECT_END event hook");
+    cr_assert_eq(get_stats(h).collections, 1);
+    wgc_heap_free(h);
+}
+
+/* wgc_heap_free from inside a collection is refused. */
+static void free_in_destroy(void *obj)
+{
+    (void)obj;
+    reentry_calls++;
+    wgc_heap_free(reentry_heap);
+    reentry_alloc_error = wgc_last_error(reentry_heap);
+}
+
+static const wgc_type free_in_destroy_type = {"free_in_destroy", NULL, free_in_destroy, NULL};
+
+Test(errors, heap_free_from_destructor_refused)
+{
+    wgc_heap *h = reentry_heap = new_heap();
+    cr_assert_not_null(wgc_alloc(h, &free_in_destroy_type, 16));
+    collect(h);
+    cr_assert_eq(reentry_calls, 1);
+    cr_assert_eq(reentry_alloc_error, WGC_EREENTRY);
+    /* the heap is still alive and usable */
+    cr_assert_not_null(wgc_alloc(h, &node_type, 16));
+    collect(h);
+    wgc_heap_free(h);
+}
+
+/* ============================================================== frames */
+
+Test(errors, frame_popped_out_of_order)
+{
+    wgc_heap *h = new_heap();
+    cnode *a = NULL, *b = NULL;
+    void *const sa[] = {&a};
+    void *const sb[] = {&b};
+    wgc_frame fa, fb;
+    cr_assert(wgc_frame_push(h, &fa, sa, 1));
+    cr_assert(wgc_frame_push(h, &fb, sb, 1));
+    a = wgc_alloc(h, &cnode_type, sizeof *a);
+    b = wgc_alloc(h, &cnode_type, sizeof *b);
+    a->id = 1;
+    b->id = 2;
+
+    cr_assert_not(wgc_frame_pop(h, &fa), "the outer frame popped first");
+    cr_assert_eq(wgc_last_error(h), WGC_ESTATE);
+    /* the frame stack is unchanged: both frames still hold their objects */
+    cr_assert_eq(fb.prev, &fa);
+    collect(h);
+    cr_assert_eq(destroyed_count, 0);
+    cr_assert_eq(a->id, 1);
+    cr_assert_eq(b->id, 2);
+    /* a frame never pushed is refused as well */
+    wgc_frame stranger;
+    cr_assert_not(wgc_frame_pop(h, &stranger));
+    cr_assert_eq(wgc_last_error(h), WGC_ESTATE);
+    collect(h);
+    cr_assert_eq(destroyed_count, 0);
+    /* popping in order works */
+    cr_assert(wgc_frame_pop(h, &fb));
+    collect(h);
+    cr_assert_eq(destroyed_count, 1);
+    cr_assert_eq(a->id, 1);
+    cr_assert(wgc_frame_pop(h, &fa));
+    collect(h);
+    cr_assert_eq(destroyed_count, 2);
+    /* and an empty stack refuses any pop */
+    cr_assert_not(wgc_frame_pop(h, &fa));
+    cr_assert_eq(wgc_last_error(h), WGC_ESTATE);
+    wgc_heap_free(h);
+}
+
+/* ============================================================== configs */
+
+Test(errors, invalid_configs)
+{
+    wgc_config cfg;
+
+    wgc_config_init(&cfg);
+    cfg.growth_factor = 1.0;
+    cr_assert_null(wgc_heap_new(&cfg), "growth_factor 1.0 accepted");
+    cfg.growth_factor = 0.5;
+    cr_assert_null(wgc_heap_new(&cfg), "growth_factor 0.5 accepted");
+    cfg.growth_factor = -2.0;
+    cr_assert_null(wgc_heap_new(&cfg), "growth_factor -2 accepted");
+    cfg.growth_factor = 0.0;
+    cr_assert_null(wgc_heap_new(&cfg), "growth_factor 0 accepted");
+    cfg.growth_factor = __builtin_nan("");
+    cr_assert_null(wgc_heap_new(&cfg), "growth_factor NaN accepted");
+
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 4 * MiB;
+    cfg.max_heap_size = 1024;
+    cr_assert_null(wgc_heap_new(&cfg), "max_heap_size 1 KiB accepted");
+}
+
+Test(errors, max_heap_size_below_initial_size)
+{
+    /* heap.h: "NULL if the configuration is invalid (growth_factor <= 1, a
+     * max_heap_size below the initial size)" */
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 4 * MiB;
+    cfg.max_heap_size = 1 * MiB;
+    wgc_heap *h = wgc_heap_new(&cfg);
+    if (h)
+        wgc_heap_free(h);
+    cr_assert_null(h, "max_heap_size 1 MiB < initial_heap_size 4 MiB accepted");
+}
+
+Test(errors, valid_configs)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cr_assert_eq(cfg.initial_heap_size, 4 * MiB);
+    cr_assert_eq(cfg.max_heap_size, 0);
+    cr_assert(cfg.growth_factor == 2.0);
+    cr_assert(cfg.auto_collect);
+    cr_assert_not(cfg.keep_during_job);
+    cr_assert_null(cfg.trace_roots);
+    cr_assert_null(cfg.on_event);
+    cr_assert_eq(cfg.stress_interval, 0);
+    wgc_config_init(NULL); /* no crash */
+
+    wgc_heap *h = wgc_heap_new(NULL);
+    cr_assert_not_null(h);
+    wgc_heap_free(h);
+    cfg.growth_factor = 1.01;
+    cfg.initial_heap_size = 64 * 1024;
+    cfg.max_heap_size = 64 * 1024;
+    h = wgc_heap_new(&cfg);
+    cr_assert_not_null(h, "max == initial == one page refused");
+    cr_assert_not_null(wgc_alloc(h, &node_type, 16));
+    wgc_heap_free(h);
+    /* the struct is copied: changing it afterwards changes nothing */
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    h = new_heap_cfg(&cfg);
+    cfg.auto_collect = true;
+    cfg.initial_heap_size = 64 * 1024;
+    for (int i = 0; i < 20000; i++)
+        wgc_alloc(h, &blob_type, 100);
+    if (!stress_interval())
+        cr_assert_eq(get_stats(h).collections, 0);
+    wgc_heap_free(h);
+}
+
+/* ========================================================= error values */
+
+Test(errors, error_strings)
+{
+    const wgc_error all[] = {WGC_OK, WGC_EINVAL, WGC_ENOMEM, WGC_EHEAPMAX,
+                             WGC_EOVERFLOW, WGC_EREENTRY, WGC_ESTATE, WGC_ECALLBACK};
+    enum { N = sizeof all / sizeof all[0] };
+    for (int i = 0; i < N; i++) {
+        const char *s = wgc_error_string(all[i]);
+        cr_assert_not_null(s);
+        cr_assert_gt(strlen(s), 3);
+        for (int j = 0; j < i; j++)
+            cr_assert_str_neq(s, wgc_error_string(all[j]), "errors %d and %d "
+                              "share a description", i, j);
+    }
+    cr_assert_not_null(wgc_error_string((wgc_error)12345));
+    cr_assert_not_null(wgc_error_string((wgc_error)-1));
+}
+
+Test(errors, last_error_sticks_until_cleared)
+{
+    wgc_heap *h = new_heap();
+    cr_assert_eq(wgc_last_error(h), WGC_OK);
+    cr_assert_null(wgc_alloc(h, NULL, 8));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    cr_assert_not_null(wgc_alloc(h, &node_type, 8)); /* success keeps it */
+    collect(h);
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    cr_assert_null(wgc_alloc(h, &node_type, SIZE_MAX)); /* a newer failure */
+    cr_assert_eq(wgc_last_error(h), WGC_EOVERFLOW);
+    wgc_clear_error(h);
+    cr_assert_eq(wgc_last_error(h), WGC_OK);
+    wgc_heap_free(h);
+}
+
+/* A call that succeeds records no error, even when it ran into
+ * max_heap_size on the way and had to collect to make room. */
+typedef struct kilo {
+    struct kilo *next;
+    unsigned char data[1000];
+} kilo;
+
+static void kilo_trace(void *obj, wgc_visitor *v)
+{
+    wgc_visit(v, &((kilo *)obj)->next);
+}
+
+static const wgc_type kilo_type = {"kilo", kilo_trace, NULL, NULL};
+
+Test(errors, successful_alloc_records_no_error)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 4 * MiB;
+    cfg.max_heap_size = 16 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    wgc_root *r = wgc_root_new(h, NULL);
+    /* fill the heap to its maximum with live objects */
+    for (;;) {
+        kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+        if (!k)
+            break;
+        k->next = wgc_root_get(r);
+        wgc_root_set(r, k);
+    }
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    /* drop them: the next allocation collects and succeeds */
+    wgc_root_set(r, NULL);
+    wgc_clear_error(h);
+    kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+    cr_assert_not_null(k);
+    cr_assert_eq(wgc_last_error(h), WGC_OK, "wgc_alloc succeeded, yet "
+                 "wgc_last_error says \"%s\"", wgc_error_string(wgc_last_error(h)));
+    wgc_root_free(r);
+    wgc_heap_free(h);
+}
