@@ -128,6 +128,8 @@ static page *new_page(wgc_heap *heap, allocator *a)
     p->class_index = a->class_index;
     p->cell_size = (uint16_t)a->cell_size;
     p->cell_count = (uint32_t)((WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL) / a->cell_size);
+    /* Exact for offsets below 2^16 and cells below 2^13 (error < 2^29). */
+    p->cell_recip = (uint32_t)((((uint64_t)1 << 32) + a->cell_size - 1) / a->cell_size);
     p->live_cells = 0;
     memset(p->marks, 0, sizeof p->marks);
 #if WGC_DEBUG_CHECKS
@@ -308,9 +310,11 @@ bool wgc__is_allocated(const wgc_heap *heap, const void *ptr)
     const page *p = (const page *)s;
     const char *cell = (const char *)ptr - WGC_HEADER_SIZE;
     if (p->s.kind != SPAN_SMALL || p->cell_count == 0 || cell < first_cell(p) ||
-        cell >= cells_end(p) ||
-        (size_t)(cell - first_cell(p)) % p->cell_size != 0)
+        cell >= cells_end(p))
         return false;
+    uint64_t offset = (uint64_t)(cell - first_cell(p));
+    if (((offset * p->cell_recip) >> 32) * p->cell_size != offset)
+        return false; /* not a cell start */
     size_t g = (size_t)((const char *)ptr - (const char *)p) / WGC_GRANULE;
     const allocator *a = &heap->allocators[p->s.atomic][p->class_index];
     const char *frontier = a->current == p ? a->cursor : p->alloc_end;

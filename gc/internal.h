@@ -68,7 +68,7 @@ typedef struct page {
     uint16_t cell_size;       /* bytes, a multiple of WGC_GRANULE */
     uint32_t cell_count;
     uint32_t live_cells;      /* marked by the current collection */
-    uint32_t reserved;
+    uint32_t cell_recip;      /* ceil(2^32 / cell_size): offset / size by multiply */
     struct page *next;        /* in its allocator's page list, or the free pool */
     char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
     uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->epoch & 1] */

@@ -14,9 +14,14 @@ static void trace_weakref(void *obj, wgc_visitor *v)
 
 const wgc_type wgc__weakref_type = {"WeakRef", trace_weakref, NULL, NULL};
 
+/* Cheap in release builds (the header's type), complete in debug builds:
+ * a pointer that is not an object at all may crash the cheap check, as a
+ * bad pointer crashes free(). */
 static bool is_weakref(const wgc_heap *heap, const void *ref)
 {
-    const wgc_type *t = ref && wgc__is_allocated(heap, ref) ? type_of(ref) : NULL;
+    if (!ref || (WGC_DEBUG_CHECKS && !wgc__is_allocated(heap, ref)))
+        return false;
+    const wgc_type *t = type_of(ref);
     return t == &wgc__weakref_type || t == &wgc__group_ref_type;
 }
 

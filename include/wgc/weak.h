@@ -49,7 +49,9 @@ wgc_weakref *wgc_weakref_new(wgc_heap *heap, void *target, void *holdings);
 /* The target, or NULL once it has died or the ref was cleared.  A target
  * never changes; once NULL, always NULL.  With keep_during_job on, a
  * non-NULL result is kept alive until wgc_end_job.  NULL (WGC_EINVAL) if
- * `ref` is not a WeakRef. */
+ * `ref` is NULL or another kind of object.  (`ref` must be an object of
+ * the heap: release builds check only its type word, debug builds check
+ * that it is an object at all; the same holds for clear and holdings.) */
 void *wgc_weakref_deref(wgc_heap *heap, wgc_weakref *ref);
 
 /* Empties `ref` now.  For a group ref this also removes it from its group,
