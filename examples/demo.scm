@@ -56,7 +56,7 @@
 (gc)
 (show "after (gc): live cache entries " (alive-entries)
       " -- only the value still in use survives")
-(cached 2000)
+(define again (cached 2000))
 (show "asked for 2000 again: recomputed, " computations " computations")
 
 (show)
