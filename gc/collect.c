@@ -58,7 +58,6 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
 
 static void begin_marking(wgc_heap *heap)
 {
-    wgc__allocators_retire(heap);
     heap->epoch++;
     unsigned bits = (unsigned)(heap->epoch & 1);
     for (int atomic = 0; atomic < 2; atomic++)
@@ -189,6 +188,9 @@ void wgc__collect(wgc_heap *heap)
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
+    /* With no allocation run open, the fast path cannot succeed until the
+     * collection is over [G5]: allocation from hooks reaches the checks. */
+    wgc__allocators_retire(heap);
     heap->phase = PHASE_HOOK;
     hook(heap, WGC_EVENT_COLLECT_START);
 

@@ -266,6 +266,7 @@ void wgc_heap_free(wgc_heap *heap)
         return;
     }
     heap->phase = PHASE_FREE;
+    wgc__allocators_retire(heap); /* destructors must not allocate [G5] */
     destroy_everything(heap);
     wgc__roots_free(heap);
     wgc__mark_free(heap);

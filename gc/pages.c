@@ -195,6 +195,8 @@ large *wgc__large_new(wgc_heap *heap, size_t size)
         return NULL;
     }
     size_t map_size = (WGC_LARGE_OBJECT_OFFSET + size + 4095) & ~(size_t)4095;
+    if (!within_max(heap, map_size)) /* pooled pages cannot hold it: let them go */
+        wgc__pages_trim(heap, heap->page_count - heap->free_page_count);
     if (!within_max(heap, map_size)) {
         wgc__fail(heap, WGC_EHEAPMAX);
         return NULL;
