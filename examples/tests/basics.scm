@@ -1,4 +1,6 @@
-;; core language: data, special forms, primitives
+;; args: --stack=10000
+;; core language: data, special forms, primitives.  The small stack makes
+;; the tail-call loops below prove they run in constant space.
 (define (show . xs) (for-each display xs) (newline))
 
 (show "integers: " (+ 1 2 3) " " (- 10 4) " " (- 5) " " (* 6 7) " "
@@ -48,13 +50,14 @@
 (show "assq: " (assq 'b '((a . 1) (b . 2))) " list-ref: " (list-ref '(a b c) 2))
 (show "strings: " (string-append "foo" "bar" (number->string 42)) " " (string-length "hello"))
 
-;; proper tail calls: a million iterations in constant stack
+
+;; proper tail calls: 100000 iterations, on a 10000-slot stack
 (define (count-down n) (if (= n 0) 'done (count-down (- n 1))))
-(show "tail calls: " (count-down 1000000))
+(show "tail calls: " (count-down 100000))
 (define (even2? n) (if (= n 0) #t (odd2? (- n 1))))
 (define (odd2? n) (if (= n 0) #f (even2? (- n 1))))
 (show "mutual tail calls: " (even2? 100001))
 (define (loop-cond n) (cond ((= n 0) 'cond-done) (else (loop-cond (- n 1)))))
-(show "tail call in cond: " (loop-cond 1000000))
+(show "tail call in cond: " (loop-cond 100000))
 (define (loop-and n) (or (= n 0) (and #t (loop-and (- n 1)))))
-(show "tail call in and/or: " (loop-and 1000000))
+(show "tail call in and/or: " (loop-and 100000))
