@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #if defined(VARIANT_WGC) + defined(VARIANT_BDWGC) + defined(VARIANT_MALLOC) != 1
 #error "define exactly one of VARIANT_WGC, VARIANT_BDWGC, VARIANT_MALLOC"
@@ -200,6 +201,14 @@ static void bench_init(void)
 
 /* ============================================================ allocation */
 
+/* malloc: bytes requested and not yet freed, counted only in programs
+ * that define BENCH_COUNT_BYTES before including this header and free with
+ * bench_free_sized.  (mallinfo2 would do without, but it walks every free
+ * chunk: after a mass free it costs more than the frees.) */
+#if defined(VARIANT_MALLOC) && defined(BENCH_COUNT_BYTES)
+static size_t bench_malloc_bytes_;
+#endif
+
 /* A new object of `type`; its contents are unspecified (zero for wgc and
  * for bdwgc's pointer types): the workloads set every field. */
 static inline void *bench_alloc(const bench_type *type, size_t size)
@@ -212,6 +221,9 @@ static inline void *bench_alloc(const bench_type *type, size_t size)
 #else
     (void)type;
     p = malloc(size);
+#ifdef BENCH_COUNT_BYTES
+    bench_malloc_bytes_ += size;
+#endif
 #endif
     if (__builtin_expect(p == NULL, 0))
         bench_fail_(__FILE__, __LINE__, "allocation of %zu bytes failed", size);
@@ -226,6 +238,16 @@ static inline void bench_free(void *p)
 #else
     (void)p;
 #endif
+}
+
+/* bench_free for an object allocated with `size` bytes. */
+static inline void bench_free_sized(void *p, size_t size)
+{
+#if defined(VARIANT_MALLOC) && defined(BENCH_COUNT_BYTES)
+    bench_malloc_bytes_ -= size;
+#endif
+    (void)size;
+    bench_free(p);
 }
 
 /* Runs a full collection (nothing for malloc). */
@@ -440,7 +462,7 @@ static inline uint64_t bench_collections(void)
 }
 
 /* Bytes in objects the manager considers in use: after a collection for
- * the collectors, right now for malloc. */
+ * the collectors, right now for malloc (needs BENCH_COUNT_BYTES). */
 static inline size_t bench_used_bytes(void)
 {
 #if defined(VARIANT_WGC)
@@ -449,12 +471,15 @@ static inline size_t bench_used_bytes(void)
     return s.live_bytes;
 #elif defined(VARIANT_BDWGC)
     return GC_get_heap_size() - GC_get_free_bytes();
+#elif defined(BENCH_COUNT_BYTES)
+    return bench_malloc_bytes_;
 #else
-    return mallinfo2().uordblks;
+    return 0;
 #endif
 }
 
-/* Bytes of memory the manager holds from the OS for objects. */
+/* Bytes of memory the manager holds from the OS for objects (malloc: the
+ * whole process's resident memory). */
 static inline size_t bench_heap_bytes(void)
 {
 #if defined(VARIANT_WGC)
@@ -464,8 +489,16 @@ static inline size_t bench_heap_bytes(void)
 #elif defined(VARIANT_BDWGC)
     return GC_get_heap_size();
 #else
-    struct mallinfo2 mi = mallinfo2();
-    return mi.arena + mi.hblkhd;
+    /* The resident set: malloc's own accounting (mallinfo2) walks every
+     * free chunk, which after a mass free costs more than the frees. */
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 #endif
 }
 
