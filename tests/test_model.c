@@ -186,8 +186,12 @@ static node *mk(int *id_out)
     return o;
 }
 
+static void dump_object(int x);
 static void check_deaths(void)
 {
+    for (int i = 0; i < M.n; i++)
+        if (died[i] != (M.dead[i] ? 1 : 0))
+            dump_object(i);
     for (int i = 0; i < M.n; i++)
         CHECK(died[i] == (M.dead[i] ? 1 : 0),
               "object %d: model says %s, wgc %s (destructor ran %d times) after %d collections",
@@ -498,6 +502,7 @@ static struct {
 } B;
 
 static void *Gr[NRG]; /* the real registries in their slots */
+static bool trace_ops; /* WGC_MODEL_TRACE=1: print each step (for replays) */
 
 static void trace_b(wgc_visitor *v, void *user)
 {
@@ -615,13 +620,30 @@ static void check_b(void)
     }
 }
 
+static void dump_object(int x)
+{
+    if (!getenv("WGC_MODEL_TRACE"))
+        return;
+    printf("object %d: dead %d died %d\n", x, M.dead[x], died[x]);
+    for (int i = 0; i < M.n; i++)
+        for (int k = 0; k < NE; k++)
+            if (M.edge[i][k] == x)
+                printf("  edge from %d (dead %d)\n", i, M.dead[i]);
+    for (int i = 0; i < B.nc; i++)
+        if (B.c[i].target == x || B.c[i].hold_node == x || B.c[i].token == x)
+            printf("  cell %d reg %d (rooted %d dead %d): target %d hold %d token %d state %d epoch %d\n",
+                   i, B.c[i].reg, B.reg_rooted[B.c[i].reg], B.reg_dead[B.c[i].reg], B.c[i].target,
+                   B.c[i].hold_node, B.c[i].token, B.c[i].state, B.c[i].epoch);
+}
+
 static void new_registry(int s)
 {
-    int r = B.nreg++;
+    int r = B.nreg;
     /* the old registry stays rooted (in its slot) while the new one is
-     * allocated */
+     * allocated; the new one exists for the model only once made */
     wgc_registry *reg = wgc_registry_new(heap, reg_cb, (void *)(uintptr_t)r);
     CHECK(reg != NULL, "wgc_registry_new");
+    B.nreg++;
     if (Gr[s])
         B.reg_rooted[B.slot_reg[s]] = false;
     Gr[s] = reg;
@@ -635,6 +657,7 @@ static void run_b(void)
     memset(&B, 0, sizeof B);
     memset(Gr, 0, sizeof Gr);
     rng_state = seed * 0xd1b54a32d192ed03ull + 7;
+    trace_ops = getenv("WGC_MODEL_TRACE") != NULL;
     wgc_config cfg;
     wgc_config_init(&cfg);
     cfg.auto_collect = false;
@@ -650,6 +673,9 @@ static void run_b(void)
         unsigned op = below(16);
         if (op >= 13)
             op = 0;
+        if (trace_ops)
+            printf("step %d: op %u (objects %d, cells %d, collections %d)\n", step, op,
+                   M.n, B.nc, M.collections);
         if (common_step(op))
             goto checked;
         switch (op) {
