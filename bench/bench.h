@@ -189,6 +189,13 @@ static void bench_init(void)
     wgc_config cfg;
     wgc_config_init(&cfg);
     cfg.on_event = bench_on_event_;
+    /* For exploring the heap policy by hand; bench/run never sets these. */
+    const char *env = getenv("BENCH_WGC_GROWTH");
+    if (env)
+        cfg.growth_factor = strtod(env, NULL);
+    env = getenv("BENCH_WGC_INITIAL_MB");
+    if (env)
+        cfg.initial_heap_size = (size_t)strtoul(env, NULL, 10) << 20;
     bench_heap = wgc_heap_new(&cfg);
     BENCH_CHECK(bench_heap, "wgc_heap_new failed");
 #elif defined(VARIANT_BDWGC)
