@@ -62,7 +62,8 @@ Test(collect, ten_million_node_list, .timeout = 240)
     head = NULL;
     cr_assert(WGC_FRAME_POP(h));
     wgc_heap_stats s = get_stats(h);
-    cr_assert_gt(s.collections, 0, "building %zu nodes never collected", n);
+    if (n * 16 > 8 * MiB) /* beyond the first budget */
+        cr_assert_gt(s.collections, 0, "building %zu nodes never collected", n);
 
     deep_job job = {h, r, n, {0}};
     run_small_stack(deep_collections, &job);

@@ -46,12 +46,12 @@ Test(multi, objects_belong_to_their_heap)
     }
     for (int i = 0; i < H; i++) {
         small[i] = wgc_alloc(heaps[i], &node_type, 16);
-        large[i] = wgc_alloc(heaps[i], &blob_type, 100000);
         cr_assert_not_null(small[i]);
+        wgc_root_set(roots[i], small[i]); /* rooted before the next allocation */
+        large[i] = wgc_alloc(heaps[i], &blob_type, 100000);
         cr_assert_not_null(large[i]);
         node *n = small[i];
         n->next = large[i]; /* keep both alive from the handle */
-        wgc_root_set(roots[i], small[i]);
     }
     for (int i = 0; i < H; i++) {
         for (int j = 0; j < H; j++) {

@@ -15,7 +15,7 @@
  *     and wgc_is_object says so;
  *   - wgc_heap_free runs the destructor of every object left, once.
  *
- * Seeds: 1..1000 by default; 25 under valgrind (each seed costs ~100 times
+ * Seeds: 1..1000 by default; 100 under valgrind (each seed costs ~50 times
  * more there); WGC_SEEDS=N runs seeds 1..N, WGC_SEED=S replays seed S only.
  * The seeds run are printed, and every failure names its seed.
  */
@@ -378,7 +378,7 @@ static uint64_t env_u64(const char *name, uint64_t fallback)
 
 Test(random, reachability_matches_model, .timeout = 1200)
 {
-    uint64_t first = 1, count = under_valgrind() ? 25 : 1000;
+    uint64_t first = 1, count = under_valgrind() ? 100 : 1000;
     count = env_u64("WGC_SEEDS", count);
     if (getenv("WGC_SEED") && *getenv("WGC_SEED")) {
         first = env_u64("WGC_SEED", 1);
