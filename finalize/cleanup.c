@@ -64,15 +64,17 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
     if (!wgc__enter(heap))
         return 0;
     size_t total = 0;
+    wgc_error before = heap->error;
     for (;;) {
         wgc__collect(heap);
         bool queued = heap->queued_cleanup;
         heap->error = WGC_OK;
         total += wgc_run_cleanup(heap, SIZE_MAX);
         if (heap->error == WGC_ECALLBACK)
-            break; /* a failing callback: let the host decide */
+            return total; /* a failing callback: let the host decide */
         if (!queued && !next_owner(heap))
             break;
     }
+    heap->error = before;
     return total;
 }

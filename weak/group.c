@@ -60,8 +60,9 @@ static void trace_group_ref(void *obj, wgc_visitor *v)
     if (r->ref.flags & REF_HOLDINGS_TRACED)
         wgc_visit(v, &r->ref.holdings);
     wgc_visit_weak(v, &r->group);
-    wgc_visit(v, &r->prev);
-    wgc_visit(v, &r->next);
+    /* The queue links are the group's to trace: a queued ref that outlives
+     * its group must not keep its old neighbours alive [W10].  Its links
+     * then dangle, but nothing follows them once `group` is NULL. */
 }
 
 const wgc_type wgc__group_ref_type = {"WeakRefGroup ref", trace_group_ref, NULL, NULL};
@@ -70,7 +71,8 @@ static void trace_group(void *obj, wgc_visitor *v)
 {
     wgc_group *g = obj;
     wgc_visit(v, &g->head);
-    wgc_visit(v, &g->tail);
+    for (group_ref *r = g->head; r; r = r->next)
+        wgc_visit(v, &r->next);
 }
 
 static void destroy_group(void *obj)

@@ -22,7 +22,8 @@ struct wgc_weakref {
 };
 
 /* A group's ref: a WeakRef with queue links.  While queued the group holds
- * it (and so its holdings) strongly [W6]. */
+ * it (and so its holdings) strongly [W7]; the links are traced by the
+ * group, never by the ref. */
 typedef struct group_ref {
     struct wgc_weakref ref;  /* first: a group_ref is a wgc_weakref */
     wgc_group *group;        /* weak: a dead group queues nothing [W8] */
