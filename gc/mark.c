@@ -398,7 +398,8 @@ void wgc__process_weak(wgc_heap *heap)
         for (size_t i = 0; i < r->count; i++)
             if (clear_if_dead(heap, records[i].slot) && records[i].notify)
                 records[notifying++] = records[i];
-        qsort(records, notifying, sizeof *records, by_seq);
+        if (notifying > 1) /* (records may be NULL when there are none) */
+            qsort(records, notifying, sizeof *records, by_seq);
         for (size_t i = 0; i < notifying; i++)
             records[i].notify(heap, records[i].owner, records[i].slot);
         vec *e = &heap->ephemerons;
