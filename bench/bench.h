@@ -569,6 +569,12 @@ bench_result(const char *name, const char *fmt, ...)
            (double)bench_pause_quantile_(0.5) / 1e3,
            (double)bench_pause_quantile_(0.99) / 1e3,
            (double)bench_pauses.max / 1e3, bench_peak_rss_kb_());
+#ifdef VARIANT_WGC
+    /* The library's own account of its pauses, to cross-check the hook's. */
+    wgc_heap_stats st;
+    wgc_stats(bench_heap, &st);
+    printf(" lib_gc_ms=%.3f", (double)st.pause_total_ns / 1e6);
+#endif
     va_list ap;
     va_start(ap, fmt);
     if (*fmt) {
