@@ -569,6 +569,14 @@ bench_result(const char *name, const char *fmt, ...)
            (double)bench_pause_quantile_(0.5) / 1e3,
            (double)bench_pause_quantile_(0.99) / 1e3,
            (double)bench_pauses.max / 1e3, bench_peak_rss_kb_());
+    /* Every pause, for the runner's distribution chart. */
+    const char *dump = getenv("BENCH_PAUSES_FILE");
+    FILE *f = dump ? fopen(dump, "w") : NULL;
+    if (f) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%llu\n", (unsigned long long)bench_pauses.ns[i]);
+        fclose(f);
+    }
 #ifdef VARIANT_WGC
     /* The library's own account of its pauses, to cross-check the hook's. */
     wgc_heap_stats st;
