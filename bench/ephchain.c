@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     size_t len = 0;
     for (int r = 0; r < rounds; r++)
         len += (size_t)snprintf(rounds_ms + len, sizeof rounds_ms - len, "%s%.1f",
-                                r ? "," : "", (double)round_ns[r] / 1e6);
+                                r ? "/" : "", (double)round_ns[r] / 1e6);
     bench_result(inorder ? "ephchain-inorder" : "ephchain",
                  "n=%ld chain_gc_ms=%.3f chain_gc_best_ms=%.3f "
                  "chain_gc_rounds_ms=%s ephemerons_resolved=%llu time_ms=%.1f",
