@@ -382,6 +382,45 @@ static int by_seq(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts records by seq: an LSD radix sort over the bits seq numbers use so
+ * far (a collection may notify a million cells), qsort when the scratch
+ * buffer cannot be had. */
+static void sort_by_seq(wgc_heap *heap, weak_record *records, size_t n)
+{
+    enum { DIGIT = 11, BUCKETS = 1 << DIGIT };
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = records[i - 1].seq <= records[i].seq;
+    if (sorted)
+        return;
+    weak_record *scratch = n <= SIZE_MAX / sizeof *scratch
+                               ? wgc__malloc(heap, n * sizeof *scratch) : NULL;
+    if (!scratch) {
+        qsort(records, n, sizeof *records, by_seq);
+        return;
+    }
+    weak_record *from = records, *to = scratch;
+    for (unsigned shift = 0; shift < 64 && (heap->next_seq >> shift); shift += DIGIT) {
+        size_t count[BUCKETS] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(from[i].seq >> shift) & (BUCKETS - 1)]++;
+        size_t at = 0;
+        for (size_t d = 0; d < BUCKETS; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            to[count[(from[i].seq >> shift) & (BUCKETS - 1)]++] = from[i];
+        weak_record *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != records)
+        memcpy(records, from, n * sizeof *records);
+    free(scratch);
+}
+
 void wgc__process_weak(wgc_heap *heap)
 {
     if (heap->weak_overflow || heap->ephemeron_overflow) {
@@ -398,8 +437,7 @@ void wgc__process_weak(wgc_heap *heap)
         for (size_t i = 0; i < r->count; i++)
             if (clear_if_dead(heap, records[i].slot) && records[i].notify)
                 records[notifying++] = records[i];
-        if (notifying > 1) /* (records may be NULL when there are none) */
-            qsort(records, notifying, sizeof *records, by_seq);
+        sort_by_seq(heap, records, notifying);
         for (size_t i = 0; i < notifying; i++)
             records[i].notify(heap, records[i].owner, records[i].slot);
         vec *e = &heap->ephemerons;
