@@ -305,9 +305,11 @@ void wgc__mark_roots(wgc_heap *heap)
     wgc__roots_trace(heap, &v);
 }
 
-/* Objects wait in a small FIFO after leaving the mark stack, their header
- * prefetched, so that scanning one overlaps fetching the next few. */
-#define PREFETCH_DEPTH 8
+/* Objects wait in a FIFO after leaving the mark stack, their header
+ * prefetched, so that scanning one overlaps fetching the next ones.  Depth
+ * 64 measured best on trees (binary-trees 18 GC time: 8 -> 580 ms, 32 ->
+ * 440 ms, 64 -> 388 ms, 128 -> 397 ms). */
+#define PREFETCH_DEPTH 64
 
 void wgc__mark_drain(wgc_heap *heap)
 {
