@@ -60,15 +60,10 @@ void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
 #endif
 }
 
-bool wgc__check_heap(const wgc_heap *heap)
+bool wgc__bad_heap(const wgc_heap *heap)
 {
-    if (!heap)
-        return false;
-    if (heap->sig != WGC_SIG_HEAP) {
-        wgc__misuse(heap, "not a live heap (freed, or not a heap at all)");
-        return false;
-    }
-    return true;
+    wgc__misuse(heap, "not a live heap (freed, or not a heap at all)");
+    return false;
 }
 
 bool wgc__enter(wgc_heap *heap)

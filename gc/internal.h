@@ -291,7 +291,14 @@ struct wgc_root {
 
 /* ============================================================ heap.c */
 
-bool wgc__check_heap(const wgc_heap *heap);
+bool wgc__bad_heap(const wgc_heap *heap);
+/* Every entry point's first check: cheap, so inline. */
+static inline bool wgc__check_heap(const wgc_heap *heap)
+{
+    if (WGC_UNLIKELY(!heap))
+        return false;
+    return WGC_LIKELY(heap->sig == WGC_SIG_HEAP) || wgc__bad_heap(heap);
+}
 /* Records `err` on heap and returns false: `return wgc__fail(h, E);`. */
 bool wgc__fail(wgc_heap *heap, wgc_error err);
 /* For entry points that mutate: checks the heap and the phase. */
