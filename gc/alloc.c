@@ -152,7 +152,7 @@ static void claim_run(wgc_heap *heap, allocator *a)
         mt_no_access(heap, a->cursor, bytes);
     p->s.fresh = 0;
     heap->claimed_bytes += bytes;
-    a->claimed_cells += bytes / a->cell_size;
+    a->claimed_cells += (bytes * p->cell_recip) >> 32; /* bytes / cell_size */
     heap->budget = bytes < heap->budget ? heap->budget - bytes : 0;
 }
 

@@ -66,10 +66,9 @@ bool wgc__bad_heap(const wgc_heap *heap)
     return false;
 }
 
-bool wgc__enter(wgc_heap *heap)
+/* The slow half of wgc__enter: explain why the heap refuses. */
+bool wgc__enter_refused(wgc_heap *heap)
 {
-    if (!wgc__check_heap(heap))
-        return false;
 #if WGC_DEBUG_CHECKS
     unsigned long self = (unsigned long)pthread_self();
     if (heap->owner_thread != 0 && heap->owner_thread != self)

@@ -292,6 +292,7 @@ struct wgc_root {
 /* ============================================================ heap.c */
 
 bool wgc__bad_heap(const wgc_heap *heap);
+bool wgc__enter_refused(wgc_heap *heap);
 /* Every entry point's first check: cheap, so inline. */
 static inline bool wgc__check_heap(const wgc_heap *heap)
 {
@@ -299,10 +300,19 @@ static inline bool wgc__check_heap(const wgc_heap *heap)
         return false;
     return WGC_LIKELY(heap->sig == WGC_SIG_HEAP) || wgc__bad_heap(heap);
 }
+
+/* For entry points that mutate: checks the heap and the phase [G5] (and in
+ * debug builds the thread). */
+static inline bool wgc__enter(wgc_heap *heap)
+{
+    if (!wgc__check_heap(heap))
+        return false;
+    if (WGC_LIKELY(heap->phase == PHASE_MUTATOR) && !WGC_DEBUG_CHECKS)
+        return true;
+    return wgc__enter_refused(heap);
+}
 /* Records `err` on heap and returns false: `return wgc__fail(h, E);`. */
 bool wgc__fail(wgc_heap *heap, wgc_error err);
-/* For entry points that mutate: checks the heap and the phase. */
-bool wgc__enter(wgc_heap *heap);
 void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
