@@ -154,6 +154,14 @@ void wgc_visit(wgc_visitor *v, void *slot)
 void wgc_visit_array(wgc_visitor *v, void *slots, size_t count)
 {
     char *s = slots;
+    if (v->mode == VISIT_MARK && !WGC_DEBUG_CHECKS) {
+        for (size_t i = 0; i < count; i++) {
+            void *obj = slot_load(s + i * sizeof(void *));
+            if (obj)
+                mark(v->heap, obj);
+        }
+        return;
+    }
     for (size_t i = 0; i < count; i++)
         wgc_visit(v, s + i * sizeof(void *));
 }
