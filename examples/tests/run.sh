@@ -6,7 +6,10 @@
 #              ";; args: ..." gives extra command-line arguments.
 #   otherwise  the program reads INPUT on stdin.
 # A non-zero exit status is appended to the output, so it is compared too.
+# WGC_TEST_WRAPPER, if set, is a command the program runs under (the test
+# command's valgrind step sets scripts/valgrind-wrap).
 set -u
+wrap=${WGC_TEST_WRAPPER:-}
 prog=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 input=$2
 dir=$(dirname "$input")
@@ -20,13 +23,13 @@ case $name in
   repl_*.scm)
     args=$(sed -n '1,5s/^;; args: //p' "$name")
     # shellcheck disable=SC2086
-    "$prog" $args < "$name" > "$actual" 2>&1 ;;
+    $wrap "$prog" $args < "$name" > "$actual" 2>&1 ;;
   *.scm)
     args=$(sed -n '1,5s/^;; args: //p' "$name")
     # shellcheck disable=SC2086
-    "$prog" $args "$name" > "$actual" 2>&1 ;;
+    $wrap "$prog" $args "$name" > "$actual" 2>&1 ;;
   *)
-    "$prog" < "$name" > "$actual" 2>&1 ;;
+    $wrap "$prog" < "$name" > "$actual" 2>&1 ;;
 esac
 status=$?
 [ $status -ne 0 ] && echo "[exit status $status]" >> "$actual"
