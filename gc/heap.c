@@ -142,7 +142,7 @@ bool wgc__vec_reserve(wgc_heap *heap, vec *v, size_t extra)
     return true;
 }
 
-void *wgc__vec_push(wgc_heap *heap, vec *v)
+void *wgc__vec_grow_push(wgc_heap *heap, vec *v)
 {
     if (!wgc__vec_reserve(heap, v, 1))
         return NULL;
@@ -229,6 +229,7 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
     wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
     wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
+    wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uint32_t *));
     wgc__vec_init(&heap->destructibles, sizeof(void *));
     wgc__vec_init(&heap->specials, sizeof(special *));
 #if WGC_VALGRIND || WGC_ASAN
@@ -270,6 +271,9 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->weak_records);
     wgc__vec_free(&heap->ephemerons);
     wgc__vec_free(&heap->ephemeron_spans);
+    for (size_t i = 0; i < heap->ephemeron_head_pool.count; i++)
+        free(VEC_AT(&heap->ephemeron_head_pool, uint32_t *, i));
+    wgc__vec_free(&heap->ephemeron_head_pool);
     wgc__vec_free(&heap->destructibles);
     wgc__vec_free(&heap->specials);
     mt_heap_destroyed(heap);

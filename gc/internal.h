@@ -255,6 +255,7 @@ struct wgc_heap {
     bool weak_overflow;
     vec ephemerons;
     vec ephemeron_spans;      /* spans with ephemeron_heads this collection */
+    vec ephemeron_head_pool;  /* zeroed head arrays kept for the next one */
     bool ephemeron_overflow;
     bool queued_cleanup;      /* this collection queued cleanup work */
 
@@ -323,7 +324,14 @@ void *wgc__calloc(wgc_heap *heap, size_t count, size_t size);
 
 void wgc__vec_init(vec *v, size_t item_size);
 bool wgc__vec_reserve(wgc_heap *heap, vec *v, size_t extra);
-void *wgc__vec_push(wgc_heap *heap, vec *v);   /* NULL when growth fails */
+void *wgc__vec_grow_push(wgc_heap *heap, vec *v);
+/* A new last item; NULL when growth fails. */
+static inline void *wgc__vec_push(wgc_heap *heap, vec *v)
+{
+    if (WGC_LIKELY(v->count < v->capacity))
+        return v->items + v->item_size * v->count++;
+    return wgc__vec_grow_push(heap, v);
+}
 void wgc__vec_free(vec *v);
 #define VEC_AT(v, type, i) (((type *)(v)->items)[i])
 

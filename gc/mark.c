@@ -230,11 +230,15 @@ static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
 {
     span *s = span_of(key);
     if (!s->ephemeron_heads) {
+        vec *pool = &heap->ephemeron_head_pool;
         span **listed = wgc__vec_push(heap, &heap->ephemeron_spans);
         if (!listed)
             return false;
-        s->ephemeron_heads = wgc__calloc(heap, s->kind == SPAN_LARGE ? 1 : WGC_PAGE_GRANULES,
-                                         sizeof *s->ephemeron_heads);
+        if (pool->count)
+            s->ephemeron_heads = VEC_AT(pool, uint32_t *, --pool->count);
+        else
+            s->ephemeron_heads = wgc__calloc(heap, WGC_PAGE_GRANULES,
+                                             sizeof *s->ephemeron_heads);
         if (!s->ephemeron_heads) {
             heap->ephemeron_spans.count--;
             return false;
@@ -433,11 +437,27 @@ static void sort_by_seq(wgc_heap *heap, weak_record *records, size_t n)
 
 void wgc__process_weak(wgc_heap *heap)
 {
-    if (heap->weak_overflow || heap->ephemeron_overflow) {
+    bool fallback = heap->weak_overflow || heap->ephemeron_overflow;
+    if (fallback) {
         wgc_visitor v = {heap, VISIT_FIX_WEAK};
         wgc__roots_trace(heap, &v);
         wgc__each_object(heap, true, trace_marked, &v);
     } else {
+        /* Ephemerons still waiting first, while their key slots still
+         * name their keys: zero each key's head, clear the dead. */
+        vec *e = &heap->ephemerons;
+        for (size_t i = 0; i < e->count; i++) {
+            ephemeron *eph = &VEC_AT(e, ephemeron, i);
+            void *key = eph->key_slot ? slot_load(eph->key_slot) : NULL;
+            if (!key)
+                continue;
+            *waiting_head(span_of(key), key) = 0; /* leave the array zero */
+            if (!is_marked(heap, key)) {
+                slot_store(eph->key_slot, NULL);
+                slot_store(eph->value_slot, NULL);
+                heap->stats.weak_slots_cleared++;
+            }
+        }
         /* Clear every dead slot, gather those that notify, then notify in
          * registration order: delivery order must not depend on the order
          * marking happened to meet the slots [F4]. */
@@ -450,25 +470,21 @@ void wgc__process_weak(wgc_heap *heap)
         sort_by_seq(heap, records, notifying);
         for (size_t i = 0; i < notifying; i++)
             records[i].notify(heap, records[i].owner, records[i].slot);
-        vec *e = &heap->ephemerons;
-        for (size_t i = 0; i < e->count; i++) {
-            ephemeron *eph = &VEC_AT(e, ephemeron, i);
-            if (!eph->key_slot)
-                continue;
-            void *key = slot_load(eph->key_slot);
-            if (key && !is_marked(heap, key)) {
-                slot_store(eph->key_slot, NULL);
-                slot_store(eph->value_slot, NULL);
-                heap->stats.weak_slots_cleared++;
-            }
-        }
     }
-    /* Reset for the next collection: the side arrays go, the vectors keep
-     * their memory. */
-    vec *spans = &heap->ephemeron_spans;
+    /* Reset for the next collection.  The side arrays, zero again, go to a
+     * pool as large as this collection needed: allocating them anew each
+     * time costs page faults. */
+    vec *spans = &heap->ephemeron_spans, *pool = &heap->ephemeron_head_pool;
+    for (size_t i = 0; i < pool->count; i++)
+        free(VEC_AT(pool, uint32_t *, i));
+    pool->count = 0;
+    bool recycle = !fallback && wgc__vec_reserve(heap, pool, spans->count);
     for (size_t i = 0; i < spans->count; i++) {
         span *sp = VEC_AT(spans, span *, i);
-        free(sp->ephemeron_heads);
+        if (recycle)
+            VEC_AT(pool, uint32_t *, pool->count++) = sp->ephemeron_heads;
+        else
+            free(sp->ephemeron_heads);
         sp->ephemeron_heads = NULL;
         sp->ephemeron_keys = 0;
     }
