@@ -398,7 +398,7 @@ static int f7_cb(wgc_heap *h, void *holdings, void *user)
     f7_calls++;
     cr_assert(wgc_is_object(h, holdings));
     obj *ho = holdings;
-    cr_assert_eq(ho->id, 100 + f7_calls - 1);
+    cr_assert_eq(ho->id, (uint64_t)(100 + f7_calls - 1));
     cr_assert_null(wgc_weakref_deref(h, R[5]), "the dead target is visible in a callback");
     if (f7_calls == 1) {
         /* unregister a pending cell of this registry: never delivered */

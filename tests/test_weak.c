@@ -1171,7 +1171,7 @@ Test(weak, finalize_some_max_smaller_than_queue)
     }
     cr_assert_eq(exec_n, N);
     for (int i = 0; i < N; i++)
-        cr_assert_eq(exec_log[i], 1000 + i, "delivery %d out of order", i);
+        cr_assert_eq(exec_log[i], (uintptr_t)(1000 + i), "delivery %d out of order", i);
     cr_assert_eq(wgc_group_finalize_some(R[0], 7), 0);
     wgc_heap_free(h);
 }
