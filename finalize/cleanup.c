@@ -29,6 +29,23 @@ static special *next_owner(wgc_heap *heap)
     return best;
 }
 
+size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
+                  void *arg)
+{
+    wgc_heap *heap = sp->heap;
+    size_t ran = 0;
+    WGC_FRAME(heap, &sp); /* a callback may drop the last reference to it */
+    while (ran < max && sp->pending) {
+        ran++;
+        if (deliver(sp, arg) != 0) {
+            wgc__fail(heap, WGC_ECALLBACK);
+            break;
+        }
+    }
+    WGC_FRAME_POP(heap);
+    return ran;
+}
+
 size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
 {
     if (!wgc__enter(heap))
@@ -37,7 +54,7 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
     special *owner;
     while (ran < max && (owner = next_owner(heap))) {
         ran++;
-        if (owner->ops->deliver(owner) != 0) {
+        if (owner->ops->deliver(owner, NULL) != 0) {
             wgc__fail(heap, WGC_ECALLBACK);
             break;
         }

@@ -207,8 +207,9 @@ static bool queue_head(special *sp, uint64_t *epoch, uint64_t *seq)
 
 /* Takes the oldest cell off the queue, frees it (so unregister no longer
  * finds it [F5]) and runs the callback on its holdings, rooted. */
-static int deliver(special *sp)
+static int deliver(special *sp, void *unused)
 {
+    (void)unused;
     wgc_registry *r = (wgc_registry *)sp;
     wgc_heap *heap = r->sp.heap;
     uint32_t i = r->head;
@@ -346,18 +347,7 @@ size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max)
 {
     if (!check_registry(reg) || !wgc__enter(reg->sp.heap))
         return 0;
-    wgc_heap *heap = reg->sp.heap;
-    size_t ran = 0;
-    WGC_FRAME(heap, &reg); /* a callback may drop the last reference */
-    while (ran < max && reg->head != NIL) {
-        ran++;
-        if (deliver(&reg->sp) != 0) {
-            wgc__fail(heap, WGC_ECALLBACK);
-            break;
-        }
-    }
-    WGC_FRAME_POP(heap);
-    return ran;
+    return wgc__drain(&reg->sp, max, deliver, NULL);
 }
 
 size_t wgc_registry_pending(const wgc_registry *reg)

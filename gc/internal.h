@@ -203,7 +203,7 @@ typedef struct special_ops {
      * first queued entry (false if none will be delivered by
      * wgc_run_cleanup), and its delivery (the callback's result). */
     bool (*queue_head)(special *sp, uint64_t *epoch, uint64_t *seq);
-    int (*deliver)(special *sp);
+    int (*deliver)(special *sp, void *arg); /* arg: NULL from run_cleanup */
 } special_ops;
 struct special {
     uint32_t sig;
@@ -336,6 +336,10 @@ void wgc__vec_free(vec *v);
 #define VEC_AT(v, type, i) (((type *)(v)->items)[i])
 
 bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops);
+/* Delivers up to `max` entries of one owner's queue with deliver(sp, arg),
+ * the owner rooted; stops at a failing callback (WGC_ECALLBACK). */
+size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
+                  void *arg);
 void wgc__special_remove(wgc_heap *heap, special *sp);
 
 /* ============================================================ pages.c */

@@ -112,10 +112,17 @@ static int deliver_with(wgc_group *g, wgc_group_fn fn, void *user)
     return result;
 }
 
-static int deliver(special *sp)
+/* A manual finalization's function, or NULL for the executor. */
+typedef struct manual {
+    wgc_group_fn fn;
+    void *user;
+} manual;
+
+static int deliver(special *sp, void *arg)
 {
     wgc_group *g = (wgc_group *)sp;
-    return deliver_with(g, g->executor, g->user);
+    const manual *m = arg;
+    return m ? deliver_with(g, m->fn, m->user) : deliver_with(g, g->executor, g->user);
 }
 
 static const special_ops group_ops = {NULL, queue_head, deliver};
@@ -167,32 +174,19 @@ wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
     return &r->ref;
 }
 
-static size_t drain(wgc_group *g, size_t max, wgc_group_fn fn, void *user)
-{
-    wgc_heap *heap = g->sp.heap;
-    if (!fn || !wgc__enter(heap))
-        return 0;
-    size_t ran = 0;
-    WGC_FRAME(heap, &g); /* callbacks may drop the last reference to g */
-    while (ran < max && g->head) {
-        ran++;
-        if (deliver_with(g, fn, user) != 0) {
-            wgc__fail(heap, WGC_ECALLBACK);
-            break;
-        }
-    }
-    WGC_FRAME_POP(heap);
-    return ran;
-}
-
 size_t wgc_group_finalize_some(wgc_group *group, size_t max)
 {
-    return check_group(group) ? drain(group, max, group->executor, group->user) : 0;
+    if (!check_group(group) || !group->executor || !wgc__enter(group->sp.heap))
+        return 0;
+    return wgc__drain(&group->sp, max, deliver, NULL);
 }
 
 size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user)
 {
-    return check_group(group) ? drain(group, SIZE_MAX, fn, user) : 0;
+    if (!check_group(group) || !fn || !wgc__enter(group->sp.heap))
+        return 0;
+    manual m = {fn, user};
+    return wgc__drain(&group->sp, SIZE_MAX, deliver, &m);
 }
 
 size_t wgc_group_pending(const wgc_group *group)
