@@ -5,7 +5,7 @@
 (define (loop d max)
   (if (<= d max)
       (begin
-        (let ((iters (* 1 (quotient 1048576 (* 1 (expt2 d))))))
+        (let ((iters (quotient 1048576 (expt2 d))))
           (display iters) (display " trees of depth ") (display d) (display " check ")
           (display (sum-checks iters d 0)) (newline))
         (loop (+ d 2) max))))
