@@ -48,9 +48,11 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback,
  * unregistering.  The token may be the target or the holdings; a target
  * that is its own token is not kept alive by that.  Registering a target
  * twice makes two cells and two callbacks.  May allocate (not collect).
- * false on: NULL registry or target, target not an object of the heap,
- * target == holdings, token not an object of the heap (WGC_EINVAL); memory
- * refused (WGC_ENOMEM).
+ * false on: NULL target, target not an object of the heap, target ==
+ * holdings, token not an object of the heap (WGC_EINVAL); memory refused
+ * (WGC_ENOMEM).  false, with no error recorded (there is no heap to record
+ * it on), for a NULL or dead registry; this holds for every function here
+ * that takes a registry.
  */
 bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
                            void *token);

@@ -90,8 +90,9 @@ wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user);
 /* A new WeakRef in `group`.  When its target dies while the ref is alive,
  * the ref is queued on the group with its holdings (which stay alive until
  * delivered).  A ref that is itself garbage when its target dies is not
- * queued.  Errors as wgc_weakref_new, plus a group that is not a live group
- * (WGC_EINVAL). */
+ * queued.  Errors as wgc_weakref_new.  NULL for a NULL or dead group (no
+ * error is recorded then: there is no heap to record it on; a signature
+ * word tells a dead group, and debug builds print why). */
 wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings);
 
 /* Runs the executor on up to `max` queued refs, oldest first, each exactly
