@@ -74,6 +74,7 @@ typedef struct page {
     uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->epoch & 1] */
 #if WGC_DEBUG_CHECKS
     uint64_t quarantine[WGC_BITMAP_WORDS]; /* died in the last collection */
+    uint64_t released_epoch;  /* the collection that emptied it */
 #endif
 } page;
 

@@ -125,14 +125,28 @@ static void *map_aligned(wgc_heap *heap, size_t size)
     return start;
 }
 
-page *wgc__page_get(wgc_heap *heap)
+/* A pooled page, or NULL.  Debug builds quarantine the pages the last
+ * collection emptied, as they do cells: unless `any`, those stay pooled. */
+static page *pool_take(wgc_heap *heap, bool any)
 {
-    page *p = heap->free_pages;
+    page **link = &heap->free_pages;
+#if WGC_DEBUG_CHECKS
+    while (!any && *link && (*link)->released_epoch == heap->epoch)
+        link = &(*link)->next;
+#endif
+    (void)any;
+    page *p = *link;
     if (p) {
-        heap->free_pages = p->next;
+        *link = p->next;
         heap->free_page_count--;
-        return p;
     }
+    return p;
+}
+
+/* A fresh page from the reserve, mapping more if needed; NULL (error
+ * recorded) when the maximum or the OS refuses. */
+static page *page_map(wgc_heap *heap)
+{
     if (!within_max(heap, WGC_PAGE_SIZE)) {
         wgc__fail(heap, WGC_EHEAPMAX);
         return NULL;
@@ -151,7 +165,7 @@ page *wgc__page_get(wgc_heap *heap)
         heap->reserve = run;
         heap->reserve_pages = WGC_PAGES_PER_MAP;
     }
-    p = (page *)heap->reserve;
+    page *p = (page *)heap->reserve;
     heap->reserve += WGC_PAGE_SIZE;
     heap->reserve_pages--;
     mt_writable(heap, p, sizeof *p);
@@ -162,12 +176,26 @@ page *wgc__page_get(wgc_heap *heap)
     return p;
 }
 
+page *wgc__page_get(wgc_heap *heap)
+{
+    wgc_error before = heap->error;
+    page *p = pool_take(heap, false);
+    if (!p)
+        p = page_map(heap);
+    if (!p && (p = pool_take(heap, true)))
+        heap->error = before; /* a quarantined page after all */
+    return p;
+}
+
 /* An empty page goes to the pool; its cells become inaccessible. */
 void wgc__page_release(wgc_heap *heap, page *p)
 {
     mt_no_access(heap, (char *)p + WGC_PAGE_FIRST_CELL,
                  WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL);
     p->s.fresh = 0;
+#if WGC_DEBUG_CHECKS
+    p->released_epoch = heap->epoch;
+#endif
     p->next = heap->free_pages;
     heap->free_pages = p;
     heap->free_page_count++;

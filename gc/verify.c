@@ -47,6 +47,11 @@ static void verify_object(wgc_heap *heap, void *obj, void *arg)
     (void)heap;
 }
 
+bool wgc_debug_checks_enabled(void)
+{
+    return WGC_DEBUG_CHECKS;
+}
+
 bool wgc_debug_verify(wgc_heap *heap)
 {
     if (!wgc__enter(heap))

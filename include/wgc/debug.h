@@ -28,6 +28,11 @@ void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky);
 /* How many internal memory requests the heap has made so far. */
 uint64_t wgc_debug_requests(const wgc_heap *heap);
 
+/* Whether this library was built with debug checks (-Ddebug_checks=true):
+ * heap verification after every collection, poisoning and quarantine of
+ * dead cells, checked slots, misuse reports. */
+bool wgc_debug_checks_enabled(void);
+
 #ifdef __cplusplus
 }
 #endif
