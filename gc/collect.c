@@ -86,7 +86,7 @@ static void run_destructors(wgc_heap *heap)
 /* [C1]: the cells allocated before this collection and not marked by it.
  * Debug builds quarantine them: they are not reused before the next
  * collection, so a stale pointer finds the 0xdb poison, not a new object.
- * (An emptied page goes back to the pool at once.) */
+ * An emptied page is pooled but quarantined the same way (gc/pages.c). */
 static void free_dead_cells(wgc_heap *heap, page *p)
 {
     unsigned now = (unsigned)(heap->epoch & 1), before = heap->alloc_bits;
