@@ -20,6 +20,14 @@ static size_t granules_for(size_t size)
     return (size + WGC_HEADER_SIZE + WGC_GRANULE - 1) / WGC_GRANULE;
 }
 
+/* The allocator for a small object: by kind, then size class. */
+static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
+                                       size_t size)
+{
+    return &heap->allocators[type->trace == NULL]
+                            [heap->class_of_granules[granules_for(size)]];
+}
+
 void wgc__allocators_init(wgc_heap *heap)
 {
     int c = 0;
@@ -37,16 +45,6 @@ void wgc__allocators_init(wgc_heap *heap)
             };
         }
     }
-}
-
-static char *first_cell(const page *p)
-{
-    return (char *)p + WGC_PAGE_FIRST_CELL;
-}
-
-static char *cells_end(const page *p)
-{
-    return first_cell(p) + (size_t)p->cell_count * p->cell_size;
 }
 
 /* Ends the current run, keeping stats exact and the page frontier [G3]. */
@@ -261,8 +259,7 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
         if (!obj)
             return NULL;
     } else {
-        allocator *a = &heap->allocators[type->trace == NULL]
-                                        [heap->class_of_granules[granules_for(size)]];
+        allocator *a = allocator_for(heap, type, size);
         if ((size_t)(a->limit - a->cursor) < a->cell_size && !refill(heap, a))
             return NULL;
         char *cell = a->cursor;
@@ -282,8 +279,7 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
 void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size)
 {
     if (WGC_LIKELY(heap && type && size <= SMALL_MAX_SIZE && !type->destroy)) {
-        allocator *a = &heap->allocators[type->trace == NULL]
-                                        [heap->class_of_granules[granules_for(size)]];
+        allocator *a = allocator_for(heap, type, size);
         uintptr_t cell = (uintptr_t)a->cursor;
         if (WGC_LIKELY((uintptr_t)a->limit - cell >= a->cell_size)) {
             a->cursor = (char *)(cell + a->cell_size);

@@ -25,7 +25,7 @@ static uint64_t now_ns(void)
 
 static char *first_object(const page *p)
 {
-    return (char *)p + WGC_PAGE_FIRST_CELL + WGC_HEADER_SIZE;
+    return first_cell(p) + WGC_HEADER_SIZE;
 }
 
 /* Calls fn on every object of the heap: with marked_only, on those marked
@@ -130,7 +130,7 @@ static size_t sweep_pages(wgc_heap *heap)
                     continue;
                 }
                 live += (size_t)p->live_cells * p->cell_size;
-                p->alloc_end = (char *)p + WGC_PAGE_FIRST_CELL;
+                p->alloc_end = first_cell(p);
                 link = &p->next;
             }
             a->next_page = a->pages;

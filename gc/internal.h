@@ -91,6 +91,17 @@ typedef struct large {
 #define WGC_PAGE_FIRST_CELL (((sizeof(page) + 15) & ~(size_t)15) + 8)
 #define WGC_LARGE_OBJECT_OFFSET (((sizeof(large) + 15) & ~(size_t)15) + 16)
 
+/* The cells of a page: the first one's header, and the end of the last. */
+static inline char *first_cell(const page *p)
+{
+    return (char *)p + WGC_PAGE_FIRST_CELL;
+}
+
+static inline char *cells_end(const page *p)
+{
+    return first_cell(p) + (size_t)p->cell_count * p->cell_size;
+}
+
 static inline span *span_of(const void *obj)
 {
     return (span *)((uintptr_t)obj & ~(uintptr_t)(WGC_PAGE_SIZE - 1));
@@ -389,8 +400,10 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
 void wgc__roots_free(wgc_heap *heap);
 bool wgc__keep(wgc_heap *heap, void *obj);
 
-/* ============================================================ finalize/ */
+/* ============================================================ verify.c */
 
+/* A slot seen by the verifier (VISIT_VERIFY): reports a dangling target. */
+void wgc__verify_slot(wgc_visitor *v, void *slot, const char *kind);
 
 /* ======================================================== memory tools */
 

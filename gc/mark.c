@@ -146,7 +146,6 @@ void wgc_visit(wgc_visitor *v, void *slot)
 #endif
         mark(heap, obj);
     } else if (v->mode == VISIT_VERIFY) {
-        extern void wgc__verify_slot(wgc_visitor *, void *, const char *);
         wgc__verify_slot(v, slot, "strong");
     }
 }
@@ -201,11 +200,9 @@ void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
         if (clear_if_dead(heap, slot) && notify)
             notify(heap, owner, slot);
         return;
-    case VISIT_VERIFY: {
-        extern void wgc__verify_slot(wgc_visitor *, void *, const char *);
+    case VISIT_VERIFY:
         wgc__verify_slot(v, slot, "weak");
         return;
-    }
     }
 }
 
@@ -245,8 +242,10 @@ static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
         }
         *listed = s;
     }
+    if (heap->ephemerons.count >= UINT32_MAX - 1)
+        return false; /* heads are 32-bit indices */
     ephemeron *e = wgc__vec_push(heap, &heap->ephemerons);
-    if (!e || heap->ephemerons.count >= UINT32_MAX)
+    if (!e)
         return false;
     uint32_t *head = waiting_head(s, key);
     if (*head == 0)
@@ -298,12 +297,10 @@ void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
             heap->stats.weak_slots_cleared++;
         }
         return;
-    case VISIT_VERIFY: {
-        extern void wgc__verify_slot(wgc_visitor *, void *, const char *);
+    case VISIT_VERIFY:
         wgc__verify_slot(v, key_slot, "ephemeron key");
         wgc__verify_slot(v, value_slot, "ephemeron value");
         return;
-    }
     }
 }
 
@@ -361,31 +358,33 @@ static void trace_marked(wgc_heap *heap, void *obj, void *visitor)
         t->trace(obj, visitor);
 }
 
+/* Every object marked so far, pointer-free ones included: a newly marked
+ * pointer-free key can release an ephemeron as well as any other. */
 static size_t marked_count(wgc_heap *heap)
 {
     size_t n = 0;
-    for (int c = 0; c < WGC_CLASS_COUNT; c++)
-        for (page *p = heap->allocators[0][c].pages; p; p = p->next)
-            n += p->live_cells;
+    for (int atomic = 0; atomic < 2; atomic++)
+        for (int c = 0; c < WGC_CLASS_COUNT; c++)
+            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next)
+                n += p->live_cells;
     for (large *l = heap->large_objects; l; l = l->next)
         n += l->mark_epoch == heap->epoch;
     return n;
 }
 
+/* Drains the mark stack; after an overflow [M1] or when an ephemeron could
+ * not wait [M2], rescans every marked object until nothing new is marked. */
 void wgc__mark_converge(wgc_heap *heap)
 {
     wgc__mark_drain(heap);
-    for (;;) {
-        size_t before = heap->ephemeron_overflow ? marked_count(heap) : 0;
-        if (!heap->mark_overflow && !heap->ephemeron_overflow)
-            return;
+    while (heap->mark_overflow || heap->ephemeron_overflow) {
+        size_t before = marked_count(heap);
         heap->mark_overflow = false;
         wgc_visitor v = {heap, VISIT_MARK};
         wgc__roots_trace(heap, &v);
         wgc__each_object(heap, true, trace_marked, &v);
         wgc__mark_drain(heap);
-        if (!heap->mark_overflow && heap->ephemeron_overflow &&
-            marked_count(heap) == before)
+        if (!heap->mark_overflow && marked_count(heap) == before)
             return;
     }
 }

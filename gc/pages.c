@@ -190,7 +190,7 @@ page *wgc__page_get(wgc_heap *heap)
 /* An empty page goes to the pool; its cells become inaccessible. */
 void wgc__page_release(wgc_heap *heap, page *p)
 {
-    mt_no_access(heap, (char *)p + WGC_PAGE_FIRST_CELL,
+    mt_no_access(heap, first_cell(p),
                  WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL);
     p->s.fresh = 0;
 #if WGC_DEBUG_CHECKS

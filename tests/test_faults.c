@@ -339,3 +339,45 @@ Test(faults, collection_needs_no_memory)
     wgc_root_free(root);
     wgc_heap_free(h);
 }
+
+/* With no memory for the ephemeron table, a chain of weak-map entries still
+ * converges by rescanning, also when its keys are pointer-free (a marked
+ * pointer-free key must count as progress).  The entries are inserted
+ * against the chain, so every ephemeron would have to wait. */
+Test(faults, ephemeron_chain_of_pointer_free_keys_without_memory)
+{
+    no_stress();
+    enum { N = 50 };
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    wgc_heap *h = wgc_heap_new(&cfg);
+    cr_assert_not_null(h);
+    wgc_root *keys[N + 1];
+    for (int i = 0; i <= N; i++) {
+        keys[i] = wgc_root_new(h, wgc_alloc(h, &blob_type, 8));
+        cr_assert_not_null(wgc_root_get(keys[i]));
+    }
+    wgc_weakmap *map = wgc_weakmap_new(h);
+    cr_assert_not_null(map);
+    wgc_root *map_root = wgc_root_new(h, map);
+    for (int i = N - 1; i >= 0; i--)
+        cr_assert(wgc_weakmap_set(h, map, wgc_root_get(keys[i]), wgc_root_get(keys[i + 1])));
+    void *last = wgc_root_get(keys[N]);
+    for (int i = 1; i <= N; i++)
+        wgc_root_free(keys[i]); /* only the chain holds them now */
+
+    wgc_debug_fail_request(h, 1, true); /* every request of the collection fails */
+    cr_assert(wgc_collect(h));
+    wgc_debug_fail_request(h, 0, false);
+
+    cr_assert_eq(wgc_weakmap_count(h, map), N, "the chain lost entries");
+    void *key = wgc_root_get(keys[0]);
+    for (int i = 0; i < N; i++)
+        key = wgc_weakmap_get(h, map, key);
+    cr_assert_eq(key, last, "the chain does not lead to its last key");
+    cr_assert(wgc_debug_verify(h));
+    wgc_root_free(map_root);
+    wgc_root_free(keys[0]);
+    wgc_heap_free(h);
+}
