@@ -204,6 +204,7 @@ void wgc__collect(wgc_heap *heap)
 
     heap->phase = PHASE_SWEEP;
     run_destructors(heap);
+    wgc__specials_compact(heap);
     size_t live = sweep_pages(heap);
     set_budget(heap, live);
 

@@ -169,16 +169,25 @@ bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops)
     return true;
 }
 
-/* Keeps creation order: the collection visits specials in this order. */
+/* Specials die in the sweep, many at once: each leaves a hole, and one
+ * pass closes them all (wgc__specials_compact), keeping creation order. */
 void wgc__special_remove(wgc_heap *heap, special *sp)
+{
+    VEC_AT(&heap->specials, special *, sp->index) = NULL;
+}
+
+void wgc__specials_compact(wgc_heap *heap)
 {
     vec *v = &heap->specials;
     special **items = (special **)v->items;
-    for (size_t i = sp->index + 1; i < v->count; i++) {
-        items[i - 1] = items[i];
-        items[i - 1]->index = (uint32_t)(i - 1);
+    size_t kept = 0;
+    for (size_t i = 0; i < v->count; i++) {
+        if (!items[i])
+            continue;
+        items[i]->index = (uint32_t)kept;
+        items[kept++] = items[i];
     }
-    v->count--;
+    v->count = kept;
 }
 
 /* ============================================================ heap life */

@@ -352,7 +352,10 @@ bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops);
  * the owner rooted; stops at a failing callback (WGC_ECALLBACK). */
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
                   void *arg);
+/* Called by a special's destructor (in the sweep); the collection then
+ * compacts the list with wgc__specials_compact. */
 void wgc__special_remove(wgc_heap *heap, special *sp);
+void wgc__specials_compact(wgc_heap *heap);
 
 /* ============================================================ pages.c */
 
