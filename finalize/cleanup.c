@@ -4,8 +4,9 @@
  *
  * Each owner's queue is already in delivery order, (epoch found dead,
  * registration seq), because a collection notifies in seq order.  The heap
- * merges the owners' queues by that key; specials are few, so a scan of
- * them per delivery is cheaper than keeping a merged index up to date.
+ * merges the owners' queues by that key; owners (registries and groups,
+ * not weak maps) are few, so a scan of them per delivery is cheaper than
+ * keeping a merged index up to date.
  */
 #include "gc/internal.h"
 
@@ -14,11 +15,11 @@ static special *next_owner(wgc_heap *heap)
 {
     special *best = NULL;
     uint64_t best_epoch = 0, best_seq = 0;
-    vec *s = &heap->specials;
-    for (size_t i = 0; i < s->count; i++) {
-        special *sp = VEC_AT(s, special *, i);
+    vec *owners = &heap->owners;
+    for (size_t i = 0; i < owners->count; i++) {
+        special *sp = VEC_AT(owners, special *, i);
         uint64_t epoch, seq;
-        if (!sp->ops->queue_head || !sp->ops->queue_head(sp, &epoch, &seq))
+        if (!sp->ops->queue_head(sp, &epoch, &seq))
             continue;
         if (!best || epoch < best_epoch || (epoch == best_epoch && seq < best_seq)) {
             best = sp;
@@ -67,12 +68,9 @@ size_t wgc_cleanup_pending(const wgc_heap *heap)
     if (!wgc__check_heap(heap))
         return 0;
     size_t pending = 0;
-    const vec *s = &heap->specials;
-    for (size_t i = 0; i < s->count; i++) {
-        const special *sp = VEC_AT(s, special *, i);
-        if (sp->ops->queue_head)
-            pending += sp->pending;
-    }
+    const vec *owners = &heap->owners;
+    for (size_t i = 0; i < owners->count; i++)
+        pending += VEC_AT(owners, special *, i)->pending;
     return pending;
 }
 

@@ -159,13 +159,18 @@ void wgc__vec_free(vec *v)
 
 bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops)
 {
-    special **slot = wgc__vec_push(heap, &heap->specials);
-    if (!slot)
+    bool owner = ops->queue_head != NULL;
+    if (!wgc__vec_reserve(heap, &heap->specials, 1) ||
+        (owner && !wgc__vec_reserve(heap, &heap->owners, 1)))
         return wgc__fail(heap, WGC_ENOMEM);
-    sp->index = (uint32_t)(heap->specials.count - 1);
     sp->ops = ops;
     sp->heap = heap;
-    *slot = sp;
+    sp->index = (uint32_t)heap->specials.count;
+    VEC_AT(&heap->specials, special *, heap->specials.count++) = sp;
+    if (owner) {
+        sp->owner_index = (uint32_t)heap->owners.count;
+        VEC_AT(&heap->owners, special *, heap->owners.count++) = sp;
+    }
     return true;
 }
 
@@ -174,20 +179,30 @@ bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops)
 void wgc__special_remove(wgc_heap *heap, special *sp)
 {
     VEC_AT(&heap->specials, special *, sp->index) = NULL;
+    if (sp->ops->queue_head)
+        VEC_AT(&heap->owners, special *, sp->owner_index) = NULL;
 }
 
-void wgc__specials_compact(wgc_heap *heap)
+static void close_holes(vec *v, bool owners)
 {
-    vec *v = &heap->specials;
     special **items = (special **)v->items;
     size_t kept = 0;
     for (size_t i = 0; i < v->count; i++) {
         if (!items[i])
             continue;
-        items[i]->index = (uint32_t)kept;
+        if (owners)
+            items[i]->owner_index = (uint32_t)kept;
+        else
+            items[i]->index = (uint32_t)kept;
         items[kept++] = items[i];
     }
     v->count = kept;
+}
+
+void wgc__specials_compact(wgc_heap *heap)
+{
+    close_holes(&heap->specials, false);
+    close_holes(&heap->owners, true);
 }
 
 /* ============================================================ heap life */
@@ -241,6 +256,7 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
     wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uint32_t *));
     wgc__vec_init(&heap->destructibles, sizeof(void *));
     wgc__vec_init(&heap->specials, sizeof(special *));
+    wgc__vec_init(&heap->owners, sizeof(special *));
 #if WGC_VALGRIND || WGC_ASAN
     heap->memcheck = mt_detect();
 #endif
@@ -285,6 +301,7 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->ephemeron_head_pool);
     wgc__vec_free(&heap->destructibles);
     wgc__vec_free(&heap->specials);
+    wgc__vec_free(&heap->owners);
     mt_heap_destroyed(heap);
     heap->sig = WGC_SIG_DEAD;
     free(heap);

@@ -220,6 +220,7 @@ typedef struct special_ops {
 struct special {
     uint32_t sig;
     uint32_t index;           /* position in heap->specials */
+    uint32_t owner_index;     /* position in heap->owners, if it owns a queue */
     const special_ops *ops;
     wgc_heap *heap;
     size_t pending;           /* entries in its cleanup queue */
@@ -273,8 +274,11 @@ struct wgc_heap {
 
     /* objects whose type has a destructor, in allocation order */
     vec destructibles;
-    /* weak maps, registries and groups, in creation order */
+    /* weak maps, registries and groups, in creation order; and of those the
+     * owners of cleanup queues (registries, groups), so that a safe point
+     * never walks the weak maps */
     vec specials;
+    vec owners;
 
     /* finalization: sequence numbers order registrations heap-wide */
     uint64_t next_seq;
