@@ -109,11 +109,14 @@ static inline uint64_t bench_now_ns(void)
 /* =================================================================== types */
 
 /*
- * A type names its pointer fields through a trace function, written once
- * with bench_visit.  Only wgc calls it; elsewhere it is referenced from the
- * descriptor and costs nothing.  A descriptor without trace function is
- * pointer-free data (wgc: never scanned; bdwgc: GC_MALLOC_ATOMIC).
+ * A type names its pointer fields either as a layout, .pointer_words =
+ * BENCH_WORD(struct s, field) | ..., for fixed records, or through a trace
+ * function written with bench_visit (arrays).  Only wgc reads either;
+ * elsewhere they are referenced from the descriptor and cost nothing.  A
+ * descriptor with neither is pointer-free data (wgc: never scanned; bdwgc:
+ * GC_MALLOC_ATOMIC).
  */
+#define BENCH_WORD(type, field) ((uint64_t)1 << (offsetof(type, field) / sizeof(void *)))
 #ifdef VARIANT_WGC
 typedef wgc_type bench_type;
 typedef wgc_visitor bench_visitor;
@@ -124,6 +127,7 @@ typedef struct bench_visitor bench_visitor;
 typedef struct bench_type {
     const char *name;
     void (*trace)(void *obj, bench_visitor *v);
+    uint64_t pointer_words;
 } bench_type;
 #define bench_visit(v, slot) ((void)(v), (void)(slot))
 #define bench_visit_array(v, slots, n) ((void)(v), (void)(slots), (void)(n))
@@ -224,7 +228,7 @@ static inline void *bench_alloc(const bench_type *type, size_t size)
 #if defined(VARIANT_WGC)
     p = wgc_alloc(bench_heap, type, size);
 #elif defined(VARIANT_BDWGC)
-    p = type->trace ? GC_MALLOC(size) : GC_MALLOC_ATOMIC(size);
+    p = type->trace || type->pointer_words ? GC_MALLOC(size) : GC_MALLOC_ATOMIC(size);
 #else
     (void)type;
     p = malloc(size);

@@ -14,14 +14,8 @@ struct tnode {
     struct tnode *left, *right;
 };
 
-static void tnode_trace(void *obj, bench_visitor *v)
-{
-    struct tnode *n = obj;
-    bench_visit(v, &n->left);
-    bench_visit(v, &n->right);
-}
-
-static const bench_type tnode_type = {.name = "tnode", .trace = tnode_trace};
+static const bench_type tnode_type = {.name = "tnode",
+    .pointer_words = BENCH_WORD(struct tnode, left) | BENCH_WORD(struct tnode, right)};
 
 static struct tnode *new_tnode(struct tnode *l, struct tnode *r)
 {

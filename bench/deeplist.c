@@ -18,12 +18,8 @@ struct cell {
     long value;
 };
 
-static void cell_trace(void *obj, bench_visitor *v)
-{
-    bench_visit(v, &((struct cell *)obj)->next);
-}
-
-static const bench_type cell_type = {.name = "cell", .trace = cell_trace};
+static const bench_type cell_type = {.name = "cell",
+    .pointer_words = BENCH_WORD(struct cell, next)};
 
 static long sum_list(const struct cell *c)
 {

@@ -18,14 +18,8 @@ struct node {
     int i, j;
 };
 
-static void node_trace(void *obj, bench_visitor *v)
-{
-    struct node *n = obj;
-    bench_visit(v, &n->left);
-    bench_visit(v, &n->right);
-}
-
-static const bench_type node_type = {.name = "node", .trace = node_trace};
+static const bench_type node_type = {.name = "node",
+    .pointer_words = BENCH_WORD(struct node, left) | BENCH_WORD(struct node, right)};
 static const bench_type doubles_type = {.name = "doubles"};
 
 static uint64_t nodes_made;

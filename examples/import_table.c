@@ -37,7 +37,7 @@ typedef struct proxy {
     unsigned serial; /* which proxy this is, for the transcript */
 } proxy;
 
-static const wgc_type proxy_type = {"proxy", NULL, NULL, NULL};
+static const wgc_type proxy_type = {.name = "proxy"};
 
 typedef struct runtime {
     wgc_heap *heap;

@@ -35,7 +35,7 @@ typedef struct remote {
     uint64_t id;
 } remote;
 
-static const wgc_type remote_type = {"remote", NULL, NULL, NULL};
+static const wgc_type remote_type = {.name = "remote"};
 
 enum state { UNUSED, HELD, RELEASED, CLEARED, SENT };
 

@@ -190,8 +190,9 @@ static void destroy_registry(void *obj)
     r->sp.sig = WGC_SIG_DEAD;
 }
 
-static const wgc_type registry_type = {"FinalizationRegistry", trace_registry,
-                                       destroy_registry, NULL};
+static const wgc_type registry_type = {.name = "FinalizationRegistry",
+                                       .trace = trace_registry,
+                                       .destroy = destroy_registry};
 
 /* ============================================================ delivery */
 

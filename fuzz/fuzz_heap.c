@@ -63,7 +63,7 @@ static void node_trace(void *obj, wgc_visitor *v)
 
 static void node_destroy(void *obj);
 
-static const wgc_type node_type = {"fuzz-node", node_trace, node_destroy, NULL};
+static const wgc_type node_type = {.name = "fuzz-node", .trace = node_trace, .destroy = node_destroy};
 
 enum cell_state { CELL_REGISTERED, CELL_QUEUED, CELL_DONE };
 

@@ -7,39 +7,24 @@
  */
 #include "gc/internal.h"
 
-static const uint16_t class_cells[WGC_CLASS_COUNT] = {
-    16,   32,   48,   64,   80,   96,   112,  128,  160,  192,  224,
-    256,  320,  384,  448,  512,  640,  768,  896,  1024, 1280, 1536,
-    1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
-};
-
 #define SMALL_MAX_SIZE (WGC_SMALL_MAX_CELL - WGC_HEADER_SIZE)
+_Static_assert(SMALL_MAX_SIZE == WGC_SMALL_MAX_, "wgc/heap.h's inline path");
 
-static size_t granules_for(size_t size)
-{
-    return (size + WGC_HEADER_SIZE + WGC_GRANULE - 1) / WGC_GRANULE;
-}
-
-/* The allocator for a small object: by kind, then size class. */
+/* The allocator for a small object: by kind, then size class (the
+ * classes are wgc/heap.h's, shared with the inline fast path). */
 static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
                                        size_t size)
 {
-    return &heap->allocators[type->trace == NULL]
-                            [heap->class_of_granules[granules_for(size)]];
+    return &heap->allocators[type_is_atomic(type)][wgc_size_class_(size)];
 }
 
 void wgc__allocators_init(wgc_heap *heap)
 {
-    int c = 0;
-    for (size_t g = 0; g <= WGC_SMALL_MAX_CELL / WGC_GRANULE; g++) {
-        while (class_cells[c] < g * WGC_GRANULE)
-            c++;
-        heap->class_of_granules[g] = (uint8_t)c;
-    }
     for (int atomic = 0; atomic < 2; atomic++) {
-        for (c = 0; c < WGC_CLASS_COUNT; c++) {
+        for (unsigned c = 0; c < WGC_CLASS_COUNT; c++) {
             heap->allocators[atomic][c] = (allocator){
-                .cell_size = class_cells[c],
+                .run = &heap->pub.runs[atomic][c],
+                .cell_size = (uint32_t)wgc_class_cell_(c),
                 .class_index = (uint16_t)c,
                 .atomic = (uint8_t)atomic,
             };
@@ -50,12 +35,12 @@ void wgc__allocators_init(wgc_heap *heap)
 /* Ends the current run, keeping stats exact and the page frontier [G3]. */
 static void end_run(wgc_heap *heap, allocator *a)
 {
-    size_t unused = (size_t)(a->limit - a->cursor);
+    size_t unused = (size_t)(a->run->limit - a->run->cursor);
     heap->claimed_bytes -= unused;
     a->claimed_cells -= unused / a->cell_size;
     if (a->current)
-        a->current->alloc_end = a->cursor;
-    a->cursor = a->limit = NULL;
+        a->current->alloc_end = a->run->cursor;
+    a->run->cursor = a->run->limit = NULL;
     a->current = NULL;
 }
 
@@ -107,8 +92,8 @@ static bool find_run_in_page(wgc_heap *heap, allocator *a, page *p, char *from)
         if (mt_active(heap) || heap->config.stress_interval)
             stop = c + a->cell_size; /* one cell per slow path */
         a->current = p;
-        a->cursor = c;
-        a->limit = stop;
+        a->run->cursor = c;
+        a->run->limit = stop;
         return true;
     }
     p->alloc_end = end;
@@ -141,13 +126,13 @@ static page *new_page(wgc_heap *heap, allocator *a)
 
 static void claim_run(wgc_heap *heap, allocator *a)
 {
-    size_t bytes = (size_t)(a->limit - a->cursor);
+    size_t bytes = (size_t)(a->run->limit - a->run->cursor);
     page *p = a->current;
-    mt_writable(heap, a->cursor, bytes);
+    mt_writable(heap, a->run->cursor, bytes);
     if (!p->s.fresh)
-        memset(a->cursor, 0, bytes);
+        memset(a->run->cursor, 0, bytes);
     if (mt_active(heap))
-        mt_no_access(heap, a->cursor, bytes);
+        mt_no_access(heap, a->run->cursor, bytes);
     p->s.fresh = 0;
     heap->claimed_bytes += bytes;
     a->claimed_cells += (bytes * p->cell_recip) >> 32; /* bytes / cell_size */
@@ -165,9 +150,9 @@ static bool refill(wgc_heap *heap, allocator *a)
     for (;;) {
         if (a->current) {
             page *p = a->current;
-            char *from = a->cursor;
+            char *from = a->run->cursor;
             a->current = NULL;
-            a->cursor = a->limit = NULL;
+            a->run->cursor = a->run->limit = NULL;
             if (find_run_in_page(heap, a, p, from))
                 break;
         }
@@ -208,7 +193,7 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
     }
     if (!l)
         return NULL;
-    l->s.atomic = type->trace == NULL;
+    l->s.atomic = type_is_atomic(type);
     heap->budget = size < heap->budget ? heap->budget - size : 0;
     heap->claimed_bytes += size;
     heap->large_allocs++;
@@ -244,6 +229,10 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
         wgc__fail(heap, WGC_EOVERFLOW);
         return NULL;
     }
+    if (!type_words_fit(type, size)) {
+        wgc__fail(heap, WGC_EINVAL);
+        return NULL;
+    }
     if (type->destroy && !wgc__vec_reserve(heap, &heap->destructibles, 1)) {
         wgc__fail(heap, WGC_ENOMEM);
         return NULL;
@@ -260,10 +249,10 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
             return NULL;
     } else {
         allocator *a = allocator_for(heap, type, size);
-        if ((size_t)(a->limit - a->cursor) < a->cell_size && !refill(heap, a))
+        if ((size_t)(a->run->limit - a->run->cursor) < a->cell_size && !refill(heap, a))
             return NULL;
-        char *cell = a->cursor;
-        a->cursor += a->cell_size;
+        char *cell = a->run->cursor;
+        a->run->cursor += a->cell_size;
         mt_writable(heap, cell, WGC_HEADER_SIZE);
         *(uintptr_t *)cell = (uintptr_t)type;
         obj = cell + WGC_HEADER_SIZE;
@@ -276,13 +265,17 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
     return obj;
 }
 
-void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size)
+/* Callers normally inline wgc_alloc_inline_ (wgc/heap.h), which comes here
+ * when its run is spent or its checks fail; called directly (WGC_NO_INLINE,
+ * or through a pointer) it is the same fast path. */
+void *(wgc_alloc)(wgc_heap *heap, const wgc_type *type, size_t size)
 {
-    if (WGC_LIKELY(heap && type && size <= SMALL_MAX_SIZE && !type->destroy)) {
+    if (WGC_LIKELY(heap && type && size <= SMALL_MAX_SIZE && !type->destroy &&
+                   type_words_fit(type, size))) {
         allocator *a = allocator_for(heap, type, size);
-        uintptr_t cell = (uintptr_t)a->cursor;
-        if (WGC_LIKELY((uintptr_t)a->limit - cell >= a->cell_size)) {
-            a->cursor = (char *)(cell + a->cell_size);
+        uintptr_t cell = (uintptr_t)a->run->cursor;
+        if (WGC_LIKELY((uintptr_t)a->run->limit - cell >= a->cell_size)) {
+            a->run->cursor = (char *)(cell + a->cell_size);
             *(uintptr_t *)cell = (uintptr_t)type;
             return (char *)cell + WGC_HEADER_SIZE;
         }
@@ -326,7 +319,7 @@ bool wgc__is_allocated(const wgc_heap *heap, const void *ptr)
         return false; /* not a cell start */
     size_t g = (size_t)((const char *)ptr - (const char *)p) / WGC_GRANULE;
     const allocator *a = &heap->allocators[p->s.atomic][p->class_index];
-    const char *frontier = a->current == p ? a->cursor : p->alloc_end;
+    const char *frontier = a->current == p ? a->run->cursor : p->alloc_end;
     return page_cell_allocated(p, heap->alloc_bits, g, frontier);
 }
 
@@ -342,7 +335,7 @@ void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out)
     for (int atomic = 0; atomic < 2; atomic++) {
         for (int c = 0; c < WGC_CLASS_COUNT; c++) {
             const allocator *a = &heap->allocators[atomic][c];
-            size_t unused = (size_t)(a->limit - a->cursor);
+            size_t unused = (size_t)(a->run->limit - a->run->cursor);
             bytes -= unused;
             objects += a->claimed_cells - unused / a->cell_size;
         }

@@ -38,7 +38,7 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
         for (int c = 0; c < WGC_CLASS_COUNT; c++) {
             allocator *a = &heap->allocators[atomic][c];
             for (page *p = a->pages; p; p = p->next) {
-                const char *frontier = a->current == p ? a->cursor : p->alloc_end;
+                const char *frontier = a->current == p ? a->run->cursor : p->alloc_end;
                 char *obj = first_object(p);
                 for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
                     size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
@@ -62,10 +62,8 @@ static void begin_marking(wgc_heap *heap)
     unsigned bits = (unsigned)(heap->epoch & 1);
     for (int atomic = 0; atomic < 2; atomic++)
         for (int c = 0; c < WGC_CLASS_COUNT; c++)
-            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next) {
+            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next)
                 memset(p->marks[bits], 0, sizeof p->marks[bits]);
-                p->live_cells = 0;
-            }
 }
 
 static void run_destructors(wgc_heap *heap)
@@ -123,6 +121,9 @@ static size_t sweep_pages(wgc_heap *heap)
                 page *p = *link;
                 if (eager)
                     free_dead_cells(heap, p);
+                /* Counted here, not while marking: a popcount per page is
+                 * cheaper than a counter update per object. */
+                p->live_cells = page_marked_cells(p, (unsigned)(heap->epoch & 1));
                 if (p->live_cells == 0) {
                     *link = p->next;
                     p->cell_count = 0; /* no object can live here now */

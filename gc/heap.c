@@ -244,7 +244,7 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
     wgc_heap *heap = calloc(1, sizeof *heap);
     if (!heap)
         return NULL;
-    heap->sig = WGC_SIG_HEAP;
+    heap->pub.sig = WGC_SIG_HEAP;
     heap->config = config;
     heap->budget = config.initial_heap_size;
     heap->stress_countdown = config.stress_interval;
@@ -303,7 +303,7 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->specials);
     wgc__vec_free(&heap->owners);
     mt_heap_destroyed(heap);
-    heap->sig = WGC_SIG_DEAD;
+    heap->pub.sig = WGC_SIG_DEAD;
     free(heap);
 }
 

@@ -37,14 +37,14 @@
 #define WGC_BITMAP_WORDS (WGC_PAGE_GRANULES / 64)
 #define WGC_HEADER_SIZE sizeof(uintptr_t)
 #define WGC_SMALL_MAX_CELL 8192
-#define WGC_CLASS_COUNT 32
+#define WGC_CLASS_COUNT WGC_SIZE_CLASSES_
 #define WGC_PAGES_PER_MAP 16
 
 #define WGC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WGC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Signature words catch stale or wrong handles [docs/gc.md: signatures]. */
-#define WGC_SIG_HEAP 0x48454150u     /* "HEAP" */
+#define WGC_SIG_HEAP WGC_HEAP_SIG_    /* "HEAP" */
 #define WGC_SIG_ROOT 0x524f4f54u     /* "ROOT" */
 #define WGC_SIG_DEAD 0xdeadbeefu
 
@@ -67,7 +67,7 @@ typedef struct page {
     uint16_t class_index;
     uint16_t cell_size;       /* bytes, a multiple of WGC_GRANULE */
     uint32_t cell_count;
-    uint32_t live_cells;      /* marked by the current collection */
+    uint32_t live_cells;      /* survivors of the last collection */
     uint32_t cell_recip;      /* ceil(2^32 / cell_size): offset / size by multiply */
     struct page *next;        /* in its allocator's page list, or the free pool */
     char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
@@ -129,9 +129,32 @@ static inline bool page_cell_allocated(const page *p, unsigned bits, size_t g,
     return (const char *)p + g * WGC_GRANULE - WGC_HEADER_SIZE < frontier;
 }
 
+/* The cells of p marked in bitmap `bits`: a cell marks one bit, its
+ * object's first granule. */
+static inline uint32_t page_marked_cells(const page *p, unsigned bits)
+{
+    uint32_t n = 0;
+    for (size_t w = 0; w < WGC_BITMAP_WORDS; w++)
+        n += (uint32_t)__builtin_popcountll(p->marks[bits][w]);
+    return n;
+}
+
 static inline const wgc_type *type_of(const void *obj)
 {
     return (const wgc_type *)(*header_of(obj) & ~(uintptr_t)7);
+}
+
+/* Objects of a type with neither trace nor pointer_words hold no heap
+ * pointers: they live in pointer-free pages and are never scanned. */
+static inline bool type_is_atomic(const wgc_type *t)
+{
+    return !t->trace && !t->pointer_words;
+}
+
+/* Whether every pointer word of the type lies within `size` bytes. */
+static inline bool type_words_fit(const wgc_type *t, size_t size)
+{
+    return size >= 64 * sizeof(void *) || !(t->pointer_words >> (size / sizeof(void *)));
 }
 
 /* Slots are read and written as bytes so that any pointer type may be
@@ -160,7 +183,8 @@ typedef struct vec {
 /* ==================================================================== heap */
 
 typedef struct allocator {
-    char *cursor, *limit;   /* the current free run: cells [cursor, limit) */
+    wgc_run_ *run;          /* the current free run: cells [cursor, limit),
+                             * in the heap's inline part (wgc/heap.h) */
     page *current;          /* page of the current run */
     page *pages;            /* every page of this class and kind */
     page *next_page;        /* next page to search for free runs */
@@ -229,13 +253,12 @@ struct special {
 typedef struct mark_segment mark_segment;
 
 struct wgc_heap {
-    uint32_t sig;
+    wgc_heap_inline_ pub;     /* first: what the inline fast paths read */
     phase phase;
     wgc_error error;
     wgc_config config;
 
     allocator allocators[2][WGC_CLASS_COUNT]; /* [atomic][class] */
-    uint8_t class_of_granules[WGC_SMALL_MAX_CELL / WGC_GRANULE + 1];
 
     /* pages */
     page *free_pages;         /* empty pages ready for reuse */
@@ -256,8 +279,7 @@ struct wgc_heap {
     uint64_t stress_countdown;
 
     /* roots */
-    wgc_root *roots_first, *roots_last;
-    wgc_frame *frames;
+    wgc_root *roots_first, *roots_last; /* frames: pub.frames */
     vec kept;                 /* keep-during-job objects */
 
     /* marking */
@@ -315,7 +337,7 @@ static inline bool wgc__check_heap(const wgc_heap *heap)
 {
     if (WGC_UNLIKELY(!heap))
         return false;
-    return WGC_LIKELY(heap->sig == WGC_SIG_HEAP) || wgc__bad_heap(heap);
+    return WGC_LIKELY(heap->pub.sig == WGC_SIG_HEAP) || wgc__bad_heap(heap);
 }
 
 /* For entry points that mutate: checks the heap and the phase [G5] (and in
@@ -388,6 +410,8 @@ void wgc__mark_drain(wgc_heap *heap);
 void wgc__mark_converge(wgc_heap *heap);
 void wgc__process_weak(wgc_heap *heap);
 void wgc__mark_free(wgc_heap *heap);
+/* Reports every slot of `obj` to `v`: its pointer_words, then its trace. */
+void wgc__trace_object(void *obj, wgc_visitor *v);
 /* A weak slot whose clearing calls notify(heap, owner, slot) inside the
  * collection, in the same step as every other weak slot [W3].  The
  * notifications of one collection run in increasing `seq` [F4]. */

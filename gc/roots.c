@@ -93,10 +93,10 @@ bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
 {
     if (!wgc__check_heap(heap) || !frame || (count && !slots))
         return wgc__fail(heap, WGC_EINVAL);
-    frame->prev = heap->frames;
+    frame->prev = heap->pub.frames;
     frame->slots = slots;
     frame->count = count;
-    heap->frames = frame;
+    heap->pub.frames = frame;
     return true;
 }
 
@@ -104,12 +104,12 @@ bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame)
 {
     if (!wgc__check_heap(heap) || !frame)
         return wgc__fail(heap, WGC_EINVAL);
-    if (heap->frames != frame) {
+    if (heap->pub.frames != frame) {
         wgc__misuse(heap, "frame %p popped out of LIFO order (top is %p)",
-                    (void *)frame, (void *)heap->frames);
+                    (void *)frame, (void *)heap->pub.frames);
         return wgc__fail(heap, WGC_ESTATE);
     }
-    heap->frames = frame->prev;
+    heap->pub.frames = frame->prev;
     return true;
 }
 
@@ -143,7 +143,7 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v)
 {
     for (wgc_root *r = heap->roots_first; r; r = r->next)
         wgc_visit(v, &r->object);
-    for (wgc_frame *f = heap->frames; f; f = f->prev)
+    for (wgc_frame *f = heap->pub.frames; f; f = f->prev)
         for (size_t i = 0; i < f->count; i++)
             wgc_visit(v, f->slots[i]);
     wgc_visit_array(v, heap->kept.items, heap->kept.count);

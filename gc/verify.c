@@ -39,9 +39,9 @@ static void verify_object(wgc_heap *heap, void *obj, void *arg)
             fprintf(stderr, "wgc: verify: object %p (%s) says it uses %zu bytes "
                     "of %zu\n", obj, t->name, t->size(obj), wgc_size_of(obj));
     }
-    if (t->trace) {
+    if (!type_is_atomic(t)) {
         st->object = obj;
-        t->trace(obj, &st->v);
+        wgc__trace_object(obj, &st->v);
         st->object = NULL;
     }
     (void)heap;
@@ -65,12 +65,10 @@ bool wgc_debug_verify(wgc_heap *heap)
     for (int atomic = 0; atomic < 2; atomic++) {
         for (int c = 0; c < WGC_CLASS_COUNT; c++) {
             for (page *p = heap->allocators[atomic][c].pages; p; p = p->next) {
-                size_t marked = 0;
-                for (size_t w = 0; w < WGC_BITMAP_WORDS; w++)
-                    marked += (size_t)__builtin_popcountll(p->marks[heap->alloc_bits][w]);
+                uint32_t marked = page_marked_cells(p, heap->alloc_bits);
                 if (heap->stats.collections && marked != p->live_cells && st.bad++ == 0)
                     fprintf(stderr, "wgc: verify: page %p counts %u live cells, "
-                            "its bitmap %zu\n", (void *)p, p->live_cells, marked);
+                            "its bitmap %u\n", (void *)p, p->live_cells, marked);
                 if (!wgc__span_known(heap, &p->s) && st.bad++ == 0)
                     fprintf(stderr, "wgc: verify: page %p missing from the page "
                             "table\n", (void *)p);

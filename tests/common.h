@@ -79,7 +79,7 @@ static inline void node_trace(void *obj, wgc_visitor *v)
     wgc_visit(v, &((node *)obj)->next);
 }
 
-static const wgc_type UNUSED node_type = {"node", node_trace, NULL, NULL};
+static const wgc_type UNUSED node_type = {.name = "node", .trace = node_trace};
 
 /* Objects counted by their destructor. */
 static unsigned long UNUSED destroyed_count;
@@ -103,13 +103,13 @@ static inline void cnode_destroy(void *obj)
     destroyed_count++;
 }
 
-static const wgc_type UNUSED cnode_type = {"cnode", cnode_trace, cnode_destroy, NULL};
+static const wgc_type UNUSED cnode_type = {.name = "cnode", .trace = cnode_trace, .destroy = cnode_destroy};
 
 /* Pointer-free data, never scanned. */
-static const wgc_type UNUSED blob_type = {"blob", NULL, NULL, NULL};
+static const wgc_type UNUSED blob_type = {.name = "blob"};
 
 /* Pointer-free data with a counting destructor. */
-static const wgc_type UNUSED cblob_type = {"cblob", NULL, cnode_destroy, NULL};
+static const wgc_type UNUSED cblob_type = {.name = "cblob", .destroy = cnode_destroy};
 
 /* ================================================================ heaps */
 

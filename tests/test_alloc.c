@@ -97,13 +97,40 @@ Test(alloc, every_small_size_pointer_free)
     every_size(&blob_type);
 }
 
+/* wgc_alloc is inlined into callers (wgc/heap.h); the function itself is
+ * what a pointer or WGC_NO_INLINE reaches.  Both must give every size the
+ * smallest cell that holds it and the header word. */
+Test(alloc, inline_and_called_paths_agree)
+{
+    wgc_heap *h = new_heap();
+    void *(*called)(wgc_heap *, const wgc_type *, size_t) = wgc_alloc;
+    size_t prev_cell = 0;
+    for (size_t size = 0; size <= SMALL_MAX; size++) {
+        unsigned c = wgc_size_class_(size);
+        size_t cell = wgc_class_cell_(c);
+        cr_assert_geq(cell, size + sizeof(void *), "size %zu: cell %zu too small", size, cell);
+        cr_assert(c == 0 || wgc_class_cell_(c - 1) < size + sizeof(void *),
+                  "size %zu: class %u is not the smallest that fits", size, c);
+        cr_assert_geq(cell, prev_cell);
+        prev_cell = cell;
+        void *a = wgc_alloc(h, &node_type, size), *b = called(h, &node_type, size);
+        cr_assert(a && b, "size %zu: allocation failed", size);
+        cr_assert_eq(wgc_size_of(a), cell - sizeof(void *), "size %zu (inline)", size);
+        cr_assert_eq(wgc_size_of(b), cell - sizeof(void *), "size %zu (called)", size);
+        cr_assert_eq(wgc_type_of(a), &node_type);
+        cr_assert_eq(wgc_type_of(b), &node_type);
+    }
+    cr_assert_eq(wgc_class_cell_(31), 8192);
+    wgc_heap_free(h);
+}
+
 static void dnode_destroy(void *obj)
 {
     cr_assert_null(((node *)obj)->next);
     destroyed_count++;
 }
 
-static const wgc_type dnode_type = {"dnode", node_trace, dnode_destroy, NULL};
+static const wgc_type dnode_type = {.name = "dnode", .trace = node_trace, .destroy = dnode_destroy};
 
 Test(alloc, every_small_size_with_destructor)
 {
@@ -210,7 +237,7 @@ static void vector_trace(void *obj, wgc_visitor *v)
     wgc_visit_array(v, vec->items, vec->count);
 }
 
-static const wgc_type vector_type = {"vector", vector_trace, NULL, NULL};
+static const wgc_type vector_type = {.name = "vector", .trace = vector_trace};
 
 Test(alloc, large_vector_keeps_elements)
 {
@@ -301,7 +328,7 @@ static size_t str_size(const void *obj)
     return sizeof(str) + ((const str *)obj)->len;
 }
 
-static const wgc_type str_type = {"str", NULL, NULL, str_size};
+static const wgc_type str_type = {.name = "str", .size = str_size};
 
 Test(alloc, variable_sized_objects)
 {

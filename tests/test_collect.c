@@ -135,7 +135,7 @@ static void wide_trace(void *obj, wgc_visitor *v)
     wgc_visit_array(v, w->kids, w->count);
 }
 
-static const wgc_type wide_type = {"wide", wide_trace, NULL, NULL};
+static const wgc_type wide_type = {.name = "wide", .trace = wide_trace};
 
 Test(collect, wide_tree)
 {
@@ -181,7 +181,7 @@ static void kilo_trace(void *obj, wgc_visitor *v)
     wgc_visit(v, &((kilo *)obj)->next);
 }
 
-static const wgc_type kilo_type = {"kilo", kilo_trace, NULL, NULL};
+static const wgc_type kilo_type = {.name = "kilo", .trace = kilo_trace};
 
 Test(collect, heap_grows_and_shrinks)
 {

@@ -157,7 +157,7 @@ static void bad_trace(void *obj, wgc_visitor *v)
     wgc_visit(v, &((node *)obj)->next);
 }
 
-static const wgc_type bad_trace_type = {"bad_trace", bad_trace, NULL, NULL};
+static const wgc_type bad_trace_type = {.name = "bad_trace", .trace = bad_trace};
 
 Test(errors, alloc_and_collect_from_trace_callback)
 {
@@ -210,7 +210,7 @@ static void bad_destroy(void *obj)
     reentry_record();
 }
 
-static const wgc_type bad_destroy_type = {"bad_destroy", NULL, bad_destroy, NULL};
+static const wgc_type bad_destroy_type = {.name = "bad_destroy", .destroy = bad_destroy};
 
 Test(errors, alloc_and_collect_from_destructor)
 {
@@ -296,7 +296,7 @@ static void free_in_destroy(void *obj)
     reentry_alloc_error = wgc_last_error(reentry_heap);
 }
 
-static const wgc_type free_in_destroy_type = {"free_in_destroy", NULL, free_in_destroy, NULL};
+static const wgc_type free_in_destroy_type = {.name = "free_in_destroy", .destroy = free_in_destroy};
 
 Test(errors, heap_free_from_destructor_refused)
 {
@@ -491,7 +491,7 @@ static void kilo_trace(void *obj, wgc_visitor *v)
     wgc_visit(v, &((kilo *)obj)->next);
 }
 
-static const wgc_type kilo_type = {"kilo", kilo_trace, NULL, NULL};
+static const wgc_type kilo_type = {.name = "kilo", .trace = kilo_trace};
 
 Test(errors, successful_alloc_records_no_error)
 {

@@ -37,9 +37,12 @@ static void fobj_destroy(void *obj)
     fobj_destroyed++;
 }
 
-static const wgc_type fobj_type = {"fobj", fobj_trace, NULL, NULL};
-static const wgc_type fobj_d_type = {"fobj_d", fobj_trace, fobj_destroy, NULL};
-static const wgc_type fdata_type = {"fdata", NULL, NULL, NULL};
+static const wgc_type fobj_type = {.name = "fobj", .trace = fobj_trace};
+static const wgc_type fobj_d_type = {.name = "fobj_d", .trace = fobj_trace, .destroy = fobj_destroy};
+static const wgc_type fdata_type = {.name = "fdata"};
+/* The same object described by a layout: scanned without callback. */
+static const wgc_type fobj_layout_type = {.name = "fobj-layout",
+                                          .pointer_words = WGC_WORD(fobj, link)};
 
 typedef struct table {
     size_t count;
@@ -52,7 +55,7 @@ static void table_trace(void *obj, wgc_visitor *v)
     wgc_visit_array(v, t->items, t->count);
 }
 
-static const wgc_type table_type = {"table", table_trace, NULL, NULL};
+static const wgc_type table_type = {.name = "table", .trace = table_trace};
 
 static uint64_t sum_of(uint64_t id)
 {
@@ -161,7 +164,8 @@ static wgc_root *root_new(run *r, void *obj)
 
 static fobj *make(run *r, uint64_t id, size_t payload, bool destructor)
 {
-    fobj *o = alloc(r, destructor ? &fobj_d_type : &fobj_type, sizeof *o + payload);
+    const wgc_type *type = destructor ? &fobj_d_type : id % 2 ? &fobj_layout_type : &fobj_type;
+    fobj *o = alloc(r, type, sizeof *o + payload);
     o->id = id;
     o->sum = sum_of(id);
     o->payload_len = (uint32_t)payload;

@@ -55,8 +55,8 @@ static void obj_destroy(void *o)
     died_count++;
 }
 
-static const wgc_type obj_type = {"obj", obj_trace, obj_destroy, NULL};
-static const wgc_type plain_type = {"plain", obj_trace, NULL, NULL};
+static const wgc_type obj_type = {.name = "obj", .trace = obj_trace, .destroy = obj_destroy};
+static const wgc_type plain_type = {.name = "plain", .trace = obj_trace};
 
 /* ================================================================== roots */
 

@@ -71,7 +71,7 @@ static void node_destroy(void *o)
         died[id]++;
 }
 
-static const wgc_type node_type = {"node", node_trace, node_destroy, NULL};
+static const wgc_type node_type = {.name = "node", .trace = node_trace, .destroy = node_destroy};
 
 static uint64_t seed;
 static uint64_t rng_state;

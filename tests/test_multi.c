@@ -21,7 +21,7 @@ static void tagged_destroy(void *obj)
     (*((tagged *)obj)->counter)++;
 }
 
-static const wgc_type tagged_type = {"tagged", tagged_trace, tagged_destroy, NULL};
+static const wgc_type tagged_type = {.name = "tagged", .trace = tagged_trace, .destroy = tagged_destroy};
 
 static tagged *push(wgc_heap *h, wgc_root *r, unsigned *counter, uint64_t id)
 {

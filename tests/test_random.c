@@ -58,8 +58,14 @@ static void rnode_trace(void *obj, wgc_visitor *v)
 
 static void rnode_destroy(void *obj);
 
-static const wgc_type rnode_type = {"rnode", rnode_trace, rnode_destroy, NULL};
-static const wgc_type rleaf_type = {"rleaf", NULL, rnode_destroy, NULL};
+static const wgc_type rnode_type = {.name = "rnode", .trace = rnode_trace, .destroy = rnode_destroy};
+static const wgc_type rleaf_type = {.name = "rleaf", .destroy = rnode_destroy};
+/* Full nodes of odd id use a layout instead of a trace callback, so both
+ * ways of scanning meet in one graph. */
+static const wgc_type rnode_layout_type = {
+    .name = "rnode-layout", .destroy = rnode_destroy,
+    .pointer_words = WGC_WORD(rnode, slots[0]) | WGC_WORD(rnode, slots[1]) |
+                     WGC_WORD(rnode, slots[2]) | WGC_WORD(rnode, slots[3])};
 
 /* ================================================================= model */
 
@@ -244,7 +250,10 @@ static void run_seed(uint64_t seed, int steps)
             size_t size = sizeof(rnode) + nslots * sizeof(rnode *) + below(48);
             if (below(40) == 0)
                 size += 9000 + below(20000); /* a large object */
-            rnode *n = wgc_alloc(h, leaf ? &rleaf_type : &rnode_type, size);
+            const wgc_type *type = leaf ? &rleaf_type
+                                   : nslots == MAX_SLOTS && M.count % 2 ? &rnode_layout_type
+                                   : &rnode_type;
+            rnode *n = wgc_alloc(h, type, size);
             cr_assert_not_null(n, "seed %llu step %d: allocation failed: %s",
                                (unsigned long long)seed, step,
                                wgc_error_string(wgc_last_error(h)));

@@ -46,7 +46,7 @@ static void obj_destroy(void *o)
     died_count++;
 }
 
-static const wgc_type obj_type = {"obj", obj_trace, obj_destroy, NULL};
+static const wgc_type obj_type = {.name = "obj", .trace = obj_trace, .destroy = obj_destroy};
 
 /* An embedder object with one weak slot (W1). */
 typedef struct wholder {
@@ -60,7 +60,7 @@ static void wholder_trace(void *o, wgc_visitor *v)
     wgc_visit(v, &((wholder *)o)->strong);
 }
 
-static const wgc_type wholder_type = {"wholder", wholder_trace, NULL, NULL};
+static const wgc_type wholder_type = {.name = "wholder", .trace = wholder_trace};
 
 /* An embedder table of ephemerons (W12). */
 typedef struct etable {
@@ -77,7 +77,7 @@ static void etable_trace(void *o, wgc_visitor *v)
         wgc_visit_ephemeron(v, &t->e[i].key, &t->e[i].value);
 }
 
-static const wgc_type etable_type = {"etable", etable_trace, NULL, NULL};
+static const wgc_type etable_type = {.name = "etable", .trace = etable_trace};
 
 /* ================================================================== roots */
 

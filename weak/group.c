@@ -65,7 +65,7 @@ static void trace_group_ref(void *obj, wgc_visitor *v)
      * then dangle, but nothing follows them once `group` is NULL. */
 }
 
-const wgc_type wgc__group_ref_type = {"WeakRefGroup ref", trace_group_ref, NULL, NULL};
+const wgc_type wgc__group_ref_type = {.name = "WeakRefGroup ref", .trace = trace_group_ref};
 
 static void trace_group(void *obj, wgc_visitor *v)
 {
@@ -84,7 +84,7 @@ static void destroy_group(void *obj)
     g->sp.sig = WGC_SIG_DEAD;
 }
 
-static const wgc_type group_type = {"WeakRefGroup", trace_group, destroy_group, NULL};
+static const wgc_type group_type = {.name = "WeakRefGroup", .trace = trace_group, .destroy = destroy_group};
 
 /* ============================================================ delivery */
 

@@ -118,7 +118,7 @@ static void destroy_weakmap(void *obj)
     m->sp.sig = WGC_SIG_DEAD;
 }
 
-static const wgc_type weakmap_type = {"WeakMap", trace_weakmap, destroy_weakmap, NULL};
+static const wgc_type weakmap_type = {.name = "WeakMap", .trace = trace_weakmap, .destroy = destroy_weakmap};
 static const special_ops weakmap_ops = {after_weak, NULL, NULL};
 
 static bool check_map(wgc_heap *heap, const wgc_weakmap *m)

@@ -12,7 +12,7 @@ static void trace_weakref(void *obj, wgc_visitor *v)
         wgc_visit(v, &r->holdings);
 }
 
-const wgc_type wgc__weakref_type = {"WeakRef", trace_weakref, NULL, NULL};
+const wgc_type wgc__weakref_type = {.name = "WeakRef", .trace = trace_weakref};
 
 /* Cheap in release builds (the header's type), complete in debug builds:
  * a pointer that is not an object at all may crash the cheap check, as a

@@ -80,18 +80,18 @@ static void trace_group(void *o, wgc_visitor *v)
     visit(v, &g->proc);
 }
 
-static const wgc_type pair_type = {"pair", trace_pair, NULL, NULL};
-static const wgc_type symbol_type = {"symbol", trace_symbol, NULL, NULL};
-static const wgc_type string_type = {"string", NULL, NULL, NULL};
-static const wgc_type vector_type = {"vector", trace_vector, NULL, NULL};
-static const wgc_type box_type = {"box", trace_box, NULL, NULL};
-const wgc_type ws_closure_type = {"closure", trace_closure, NULL, NULL};
-const wgc_type ws_prim_type = {"primitive", NULL, NULL, NULL};
-const wgc_type ws_frame_type = {"frame", trace_frame, NULL, NULL};
-const wgc_type ws_weakref_type = {"weak-ref", trace_weakref, NULL, NULL};
-const wgc_type ws_weakmap_type = {"weak-map", trace_weakmap, NULL, NULL};
-const wgc_type ws_registry_type = {"registry", trace_registry, NULL, NULL};
-const wgc_type ws_group_type = {"weak-ref-group", trace_group, NULL, NULL};
+static const wgc_type pair_type = {.name = "pair", .trace = trace_pair};
+static const wgc_type symbol_type = {.name = "symbol", .trace = trace_symbol};
+static const wgc_type string_type = {.name = "string"};
+static const wgc_type vector_type = {.name = "vector", .trace = trace_vector};
+static const wgc_type box_type = {.name = "box", .trace = trace_box};
+const wgc_type ws_closure_type = {.name = "closure", .trace = trace_closure};
+const wgc_type ws_prim_type = {.name = "primitive"};
+const wgc_type ws_frame_type = {.name = "frame", .trace = trace_frame};
+const wgc_type ws_weakref_type = {.name = "weak-ref", .trace = trace_weakref};
+const wgc_type ws_weakmap_type = {.name = "weak-map", .trace = trace_weakmap};
+const wgc_type ws_registry_type = {.name = "registry", .trace = trace_registry};
+const wgc_type ws_group_type = {.name = "weak-ref-group", .trace = trace_group};
 
 /* ----------------------------------------------------------- allocation */
 

@@ -18,7 +18,7 @@ static void cell_trace(void *obj, wgc_visitor *v)
     wgc_visit(v, &((cell *)obj)->next);
 }
 
-static const wgc_type cell_type = {"cell", cell_trace, NULL, NULL};
+static const wgc_type cell_type = {.name = "cell", .trace = cell_trace};
 
 /* Not inlined, so the heap pointer dies with this frame. */
 __attribute__((noinline)) static int make_and_forget(int n)

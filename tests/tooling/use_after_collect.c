@@ -18,7 +18,7 @@ static void cell_trace(void *obj, wgc_visitor *v)
     wgc_visit(v, &((cell *)obj)->next);
 }
 
-static const wgc_type cell_type = {"cell", cell_trace, NULL, NULL};
+static const wgc_type cell_type = {.name = "cell", .trace = cell_trace};
 
 static cell *volatile dangling;
 
