@@ -105,7 +105,8 @@ void wgc__mark_free(wgc_heap *heap)
 
 #define EPHEMERON_TAG ((uintptr_t)1)
 
-static inline void mark(wgc_heap *heap, void *obj)
+/* Sets obj's mark bit; true if it was not set. */
+static inline bool set_mark(wgc_heap *heap, void *obj)
 {
     span *s = span_of(obj);
     if (WGC_LIKELY(s->kind == SPAN_SMALL)) {
@@ -114,18 +115,38 @@ static inline void mark(wgc_heap *heap, void *obj)
         uint64_t *word = &p->marks[mark_bits(heap)][g / 64];
         uint64_t bit = (uint64_t)1 << (g % 64);
         if (*word & bit)
-            return;
+            return false;
         *word |= bit;
-    } else {
-        large *l = (large *)s;
-        if (l->mark_epoch == heap->epoch)
-            return;
-        l->mark_epoch = heap->epoch;
+        return true;
     }
+    large *l = (large *)s;
+    if (l->mark_epoch == heap->epoch)
+        return false;
+    l->mark_epoch = heap->epoch;
+    return true;
+}
+
+/* Marks obj; when that is news, queues what must follow: the release of
+ * the ephemerons waiting on it [M2], and its scan unless pointer-free.
+ * Returns obj if the caller may scan it itself instead of queueing it. */
+static inline void *mark_or_follow(wgc_heap *heap, void *obj, bool may_follow)
+{
+    if (!set_mark(heap, obj))
+        return NULL;
+    span *s = span_of(obj);
     if (WGC_UNLIKELY(s->ephemeron_keys))
         push(heap, (void *)((uintptr_t)obj | EPHEMERON_TAG));
-    if (!s->atomic)
-        push(heap, obj);
+    if (s->atomic)
+        return NULL;
+    if (may_follow)
+        return obj;
+    push(heap, obj);
+    return NULL;
+}
+
+static inline void mark(wgc_heap *heap, void *obj)
+{
+    mark_or_follow(heap, obj, false);
 }
 
 void wgc_visit(wgc_visitor *v, void *slot)
@@ -322,23 +343,45 @@ void wgc__trace_object(void *obj, wgc_visitor *v)
         t->trace(obj, v);
 }
 
+/* The type last scanned, by header word.  Objects of one type come in
+ * runs (lists, trees): comparing the header is a branch the CPU predicts,
+ * where reading the type is one more load on the marking's critical path. */
+typedef struct type_cache {
+    uintptr_t header;
+    uint64_t words;
+    void (*trace)(void *, wgc_visitor *);
+} type_cache;
+
 /* The marking form of wgc__trace_object: the layout's words are marked
- * here, without a call per field, and only trace is called back. */
-static inline void scan(wgc_heap *heap, wgc_visitor *v, void *obj)
+ * here, without a call per field, and only trace is called back.  Returns
+ * one newly marked child left for the caller to scan next (the others are
+ * pushed), or NULL. */
+static inline void *scan(wgc_heap *heap, wgc_visitor *v, type_cache *tc, void *obj)
 {
-    const wgc_type *t = type_of(obj);
-    uint64_t words = t->pointer_words;
     if (WGC_DEBUG_CHECKS) {
         wgc__trace_object(obj, v); /* wgc_visit checks every slot */
-        return;
+        return NULL;
     }
-    for (; words; words &= words - 1) {
+    uintptr_t header = *header_of(obj);
+    if (WGC_UNLIKELY(header != tc->header)) {
+        const wgc_type *t = type_of(obj);
+        *tc = (type_cache){header, t->pointer_words, t->trace};
+    }
+    void *follow = NULL;
+    for (uint64_t words = tc->words; words; words &= words - 1) {
         void *child = slot_load((void **)obj + __builtin_ctzll(words));
-        if (child)
-            mark(heap, child);
+        if (child) {
+            void *next = mark_or_follow(heap, child, true);
+            if (next) {
+                if (follow)
+                    push(heap, follow);
+                follow = next;
+            }
+        }
     }
-    if (t->trace)
-        t->trace(obj, v);
+    if (tc->trace)
+        tc->trace(obj, v);
+    return follow;
 }
 
 /* Objects wait in a FIFO after leaving the mark stack, their header
@@ -350,6 +393,7 @@ static inline void scan(wgc_heap *heap, wgc_visitor *v, void *obj)
 void wgc__mark_drain(wgc_heap *heap)
 {
     wgc_visitor v = {heap, VISIT_MARK};
+    type_cache tc = {0, 0, NULL};
     void *ring[PREFETCH_DEPTH];
     size_t head = 0, queued = 0;
     for (;;) {
@@ -369,10 +413,17 @@ void wgc__mark_drain(wgc_heap *heap)
         item = ring[head];
         head = (head + 1) % PREFETCH_DEPTH;
         queued--;
+        /* A child scan() leaves is scanned at once while nothing else
+         * waits: a list then marks without a trip through the stack and
+         * the FIFO; otherwise it queues like any other. */
+        do {
 #if WGC_DEBUG_CHECKS
-        heap->tracing = item;
+            heap->tracing = item;
 #endif
-        scan(heap, &v, item);
+            item = scan(heap, &v, &tc, item);
+        } while (item && queued == 0);
+        if (item)
+            push(heap, item);
     }
 #if WGC_DEBUG_CHECKS
     heap->tracing = NULL;
