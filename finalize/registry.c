@@ -3,9 +3,18 @@
  * docs/finalize.md).
  *
  * Cells live in an array owned by the registry, not in the heap: a cell is
- * never visible to the program, and a collection can queue cells (through
- * the notify of their target's weak slot) without allocating.  Queue and
- * free list are chained through the cells by index.
+ * never visible to the program, and a collection can queue cells without
+ * allocating.  The queue is chained through the cells by index.
+ *
+ * [R1] Cells are in registration order: a new cell goes at the end (seq
+ *      numbers only grow), freed cells leave holes, and compaction closes
+ *      them keeping the order.  So after marking, one walk over the array
+ *      finds the dead targets already in seq order and queues them [F4],
+ *      with no per-cell weak record and no sort; the walk needs no memory,
+ *      so an out-of-memory collection keeps the order too.  The targets
+ *      have an array of their own (NULL unless LIVE), so that walk reads 8
+ *      bytes per cell; and the trace callback skips the cells altogether
+ *      when none has traced holdings or a token.
  */
 #include "gc/internal.h"
 
@@ -16,15 +25,16 @@
 enum cell_state { CELL_FREE, CELL_LIVE, CELL_QUEUED };
 
 typedef struct cell {
-    void *target;            /* first: the notify slot is the cell */
     void *holdings;          /* strong while LIVE or QUEUED, if traced */
     void *token;             /* weak */
     uint64_t seq;            /* registration order, heap-wide */
     uint64_t queued_epoch;
-    uint32_t state;
-    uint32_t holdings_traced;
-    uint32_t prev, next;     /* queue (QUEUED) or free list (FREE) */
+    uint8_t state;
+    uint8_t holdings_traced;
+    uint8_t counted;         /* counted in traced: traced holdings or token */
+    uint32_t prev, next;     /* the queue (QUEUED cells) */
     uint32_t token_next;     /* other cells with the same token */
+    uint32_t moved;          /* during compaction: the cell's new index */
 } cell;
 
 typedef struct token_slot {
@@ -36,8 +46,12 @@ struct wgc_registry {
     special sp;
     wgc_cleanup_fn callback;
     void *user;
-    cell *cells;
-    uint32_t used, capacity, free_list;
+    cell *cells;             /* [R1] in seq order, with holes (FREE) */
+    void **targets;          /* targets[i]: cell i's target, weak; NULL
+                              * unless the cell is LIVE [R1] */
+    uint32_t used, capacity; /* cells [0, used) are in use or holes */
+    uint32_t live;           /* cells of [0, used) that are not FREE */
+    uint32_t traced;         /* cells of [0, used) with `counted` set */
     uint32_t head, tail;     /* the cleanup queue, oldest first */
     token_slot *tokens;
     uint32_t token_capacity, token_used; /* used counts tombstones */
@@ -127,19 +141,60 @@ static void queue_unlink(wgc_registry *r, uint32_t i)
     r->sp.pending--;
 }
 
+/* Leaves a hole [R1]; the holdings and token are no longer traced. */
 static void cell_free(wgc_registry *r, uint32_t i)
 {
-    r->cells[i] = (cell){.state = CELL_FREE, .next = r->free_list,
-                         .prev = NIL, .token_next = NIL};
-    r->free_list = i;
+    cell *c = &r->cells[i];
+    r->traced -= c->counted;
+    *c = (cell){.state = CELL_FREE};
+    r->targets[i] = NULL;
+    r->live--;
 }
 
-/* Inside the collection, in registration order [F4]: a target died. */
-static void cell_target_died(wgc_heap *heap, void *owner, void *slot)
+/* Closes the holes, keeping the order [R1], and renumbers every index
+ * link (queue, token chains, token slots).  Needs no memory: each cell
+ * records its new index before any cell moves. */
+static void cells_compact(wgc_registry *r)
 {
-    wgc_registry *r = owner;
-    cell *c = slot;
-    uint32_t i = (uint32_t)(c - r->cells);
+    cell *cells = r->cells;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->used; i++)
+        if (cells[i].state != CELL_FREE)
+            cells[i].moved = n++;
+#define MOVED(x) ((x) == NIL ? NIL : cells[x].moved)
+    for (uint32_t i = 0; i < r->used; i++) {
+        cell *c = &cells[i];
+        if (c->state == CELL_FREE)
+            continue;
+        c->prev = MOVED(c->prev);
+        c->next = MOVED(c->next);
+        /* A cell whose token died is in no chain any more: its link may
+         * name a cell freed since. */
+        c->token_next = c->token ? MOVED(c->token_next) : NIL;
+    }
+    r->head = MOVED(r->head);
+    r->tail = MOVED(r->tail);
+    for (uint32_t i = 0; i < r->token_capacity; i++) {
+        token_slot *s = &r->tokens[i];
+        if (s->token && s->token != TOMBSTONE)
+            s->first = MOVED(s->first);
+    }
+#undef MOVED
+    for (uint32_t i = 0; i < r->used; i++) {
+        uint32_t to = cells[i].moved;
+        if (cells[i].state != CELL_FREE && to != i) {
+            cells[to] = cells[i];
+            r->targets[to] = r->targets[i];
+        }
+    }
+    r->used = r->live = n;
+}
+
+/* Inside the collection, in registration order [F4]: the target of cell i
+ * died. */
+static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
+{
+    cell *c = &r->cells[i];
     c->state = CELL_QUEUED;
     c->queued_epoch = heap->epoch;
     c->prev = r->tail;
@@ -154,36 +209,58 @@ static void cell_target_died(wgc_heap *heap, void *owner, void *slot)
     heap->queued_cleanup = true;
 }
 
+/* Targets are not reported while marking: the walk in after_weak checks
+ * them once marking is over [R1].  (The verifier still sees them.) */
 static void trace_registry(void *obj, wgc_visitor *v)
 {
     wgc_registry *r = obj;
+    bool verify = v->mode == VISIT_VERIFY;
+    if (!r->traced && !verify)
+        return;
     for (uint32_t i = 0; i < r->used; i++) {
         cell *c = &r->cells[i];
         if (c->state == CELL_FREE)
             continue;
-        if (c->state == CELL_LIVE)
-            wgc__visit_weak_notify(v, &c->target, r, cell_target_died, c->seq);
         if (c->holdings_traced)
             wgc_visit(v, &c->holdings);
-        wgc_visit_weak(v, &c->token);
+        if (c->token)
+            wgc_visit_weak(v, &c->token);
+        if (verify && c->state == CELL_LIVE)
+            wgc__verify_slot(v, &r->targets[i], "weak");
     }
 }
 
-/* After the weak step: forget tokens that died [F1]. */
+/* After the weak step, in the same step as every other weak reference
+ * [W3]: queue the cells whose targets died, in seq order [R1] [F4]; forget
+ * tokens that died [F1].  Holes are closed at registration, when the array
+ * is full; here only when they are most of it, so that a registry no longer
+ * used does not keep every collection walking them. */
 static void after_weak(wgc_heap *heap, special *sp)
 {
     wgc_registry *r = (wgc_registry *)sp;
+    void **targets = r->targets;
+    for (uint32_t i = 0; i < r->used; i++) {
+        void *t = targets[i];
+        if (t && !wgc__is_marked(heap, t)) {
+            targets[i] = NULL;
+            heap->stats.weak_slots_cleared++;
+            queue_cell(heap, r, i);
+        }
+    }
     for (uint32_t i = 0; i < r->token_capacity; i++) {
         void *t = r->tokens[i].token;
         if (t && t != TOMBSTONE && !wgc__is_marked(heap, t))
             r->tokens[i].token = TOMBSTONE;
     }
+    if (r->live < r->used / 8)
+        cells_compact(r);
 }
 
 static void destroy_registry(void *obj)
 {
     wgc_registry *r = obj;
     free(r->cells);
+    free(r->targets);
     free(r->tokens);
     if (r->sp.sig == WGC_SIG_REGISTRY)
         wgc__special_remove(r->sp.heap, &r->sp);
@@ -253,7 +330,7 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
         return NULL;
     r->callback = callback;
     r->user = user;
-    r->free_list = r->head = r->tail = NIL;
+    r->head = r->tail = NIL;
     r->sp.sig = WGC_SIG_REGISTRY;
     if (!wgc__special_add(heap, &r->sp, &registry_ops)) {
         r->sp.sig = 0;
@@ -262,10 +339,16 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     return r;
 }
 
+/* Room for one more cell at the end [R1]: closes the holes when they are
+ * half the array, grows it otherwise. */
 static bool cells_reserve(wgc_heap *heap, wgc_registry *r)
 {
-    if (r->free_list != NIL || r->used < r->capacity)
+    if (r->used < r->capacity)
         return true;
+    if (r->capacity && r->live <= r->capacity / 2) {
+        cells_compact(r);
+        return true;
+    }
     if (r->capacity >= UINT32_MAX / 4)
         return false;
     uint32_t capacity = r->capacity ? r->capacity * 2 : 16;
@@ -274,7 +357,11 @@ static bool cells_reserve(wgc_heap *heap, wgc_registry *r)
     cell *cells = realloc(r->cells, (size_t)capacity * sizeof *cells);
     if (!cells)
         return false;
-    r->cells = cells;
+    r->cells = cells; /* larger, same contents: fine if the next one fails */
+    void **targets = realloc(r->targets, (size_t)capacity * sizeof *targets);
+    if (!targets)
+        return false;
+    r->targets = targets;
     r->capacity = capacity;
     return true;
 }
@@ -293,18 +380,18 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
     if (!cells_reserve(heap, reg) || (token && !tokens_reserve(heap, reg)))
         return wgc__fail(heap, WGC_ENOMEM);
 
-    uint32_t i = reg->free_list;
-    if (i != NIL)
-        reg->free_list = reg->cells[i].next;
-    else
-        i = reg->used++;
+    uint32_t i = reg->used++;
+    bool traced = holdings && wgc__is_allocated(heap, holdings);
+    reg->live++;
+    reg->traced += traced || token;
+    reg->targets[i] = target;
     reg->cells[i] = (cell){
-        .target = target,
         .holdings = holdings,
         .token = token,
         .seq = heap->next_seq++,
         .state = CELL_LIVE,
-        .holdings_traced = holdings && wgc__is_allocated(heap, holdings),
+        .holdings_traced = traced,
+        .counted = traced || token,
         .prev = NIL, .next = NIL, .token_next = NIL,
     };
     if (token) {

@@ -1043,3 +1043,92 @@ Test(finalize, same_program_twice_gives_identical_logs)
     free(b.log);
     free(c.log);
 }
+
+/* ====================================================== cell array [R1] */
+
+/* The cells are kept in registration order with holes, closed when the
+ * array is full (finalize/registry.c [R1]).  Closing them renumbers every
+ * cell: the queue, the token chains and the order of later notifications
+ * must come through unchanged [F4] [F5] [F6]. */
+Test(finalize, holes_closed_at_registration_keep_queue_and_tokens)
+{
+    wgc_heap *h = heap_with(false);
+    R[0] = wgc_registry_new(h, log_cb, H(1));
+    R[30] = mk(h, 900); /* token A */
+    R[31] = mk(h, 901); /* token B */
+    /* 16 cells fill the first array exactly */
+    for (int i = 0; i < 16; i++) {
+        R[10 + i] = mk(h, (uint64_t)i);
+        void *token = i == 0 || i == 5 || i == 9 ? R[30]
+                      : i == 3 || i == 12       ? R[31] : NULL;
+        cr_assert(wgc_registry_register(R[0], R[10 + i], H(i), token));
+    }
+    int die[] = {1, 2, 4, 6, 7, 8, 10, 11, 13, 14};
+    for (size_t k = 0; k < sizeof die / sizeof die[0]; k++)
+        R[10 + die[k]] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_registry_pending(R[0]), 10);
+    cr_assert_eq(wgc_registry_cleanup_some(R[0], 3), 3);   /* 1, 2, 4 */
+    cr_assert(wgc_registry_unregister(R[0], R[31]));       /* 3, 12 (live) */
+    cr_assert_eq(wgc_registry_cleanup_some(R[0], 3), 3);   /* 6, 7, 8 */
+    /* 8 cells of 16 left: this registration closes the holes */
+    R[26] = mk(h, 16);
+    cr_assert(wgc_registry_register(R[0], R[26], H(16), R[30]));
+    cr_assert_eq(wgc_registry_pending(R[0]), 4);
+    R[10] = R[25] = NULL; /* cells 0 (token A) and 15 */
+    collect(h);
+    cr_assert_eq(wgc_registry_pending(R[0]), 6);
+    /* token A: cell 0 queued, 5, 9 and 16 live [F6] */
+    cr_assert(wgc_registry_unregister(R[0], R[30]));
+    cr_assert_not(wgc_registry_unregister(R[0], R[30]));
+    cr_assert_not(wgc_registry_unregister(R[0], R[31]));
+    cr_assert_eq(wgc_registry_pending(R[0]), 5);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 5);
+    uintptr_t want[] = {1000001, 1000002, 1000004, 1000006, 1000007, 1000008,
+                        1000010, 1000011, 1000013, 1000014, 1000015};
+    expect_log(want, 11);
+    cr_assert_eq(stats(h).cells_unregistered, 6);
+    /* nothing left: the survivors' targets dying queues nothing */
+    for (int i = 10; i < 27; i++)
+        R[i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_registry_pending(R[0]), 0);
+    free_heap(h);
+}
+
+/* A registry whose cells are mostly holes closes them in a collection,
+ * without memory; the cells left keep their order and token chain. */
+Test(finalize, holes_closed_in_a_collection_keep_order)
+{
+    wgc_heap *h = heap_with(false);
+    static void *T[64];
+    big = T;
+    big_count = 64;
+    R[0] = wgc_registry_new(h, log_cb, H(1));
+    R[30] = mk(h, 900); /* token of cells 3, 19, 35, 51 */
+    for (int i = 0; i < 64; i++) {
+        T[i] = mk(h, (uint64_t)i);
+        cr_assert(wgc_registry_register(R[0], T[i], H(i), i % 16 == 3 ? R[30] : NULL));
+    }
+    for (int i = 0; i < 64; i++)
+        if (i != 3 && i != 40 && i != 51 && i != 63)
+            T[i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 60);
+    collect(h); /* 4 cells of 64: closed here */
+    T[63] = T[3] = NULL;
+    collect(h); /* queues 3 then 63: registration order [F4] */
+    cr_assert(wgc_registry_unregister(R[0], R[30])); /* 3 (queued), 51 (live) */
+    cr_assert_eq(wgc_registry_pending(R[0]), 1);
+    T[40] = T[51] = NULL;
+    collect(h); /* 40 dies after 63: a later collection comes later [F4] */
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 2);
+    cr_assert_eq(cb_n, 62);
+    cr_assert_eq(cb_log[60], 1000063);
+    cr_assert_eq(cb_log[61], 1000040);
+    for (int k = 0, i = 0; i < 64; i++) /* the first drain, in order */
+        if (i != 3 && i != 40 && i != 51 && i != 63)
+            cr_assert_eq(cb_log[k++], 1000000 + (uintptr_t)i);
+    big = NULL;
+    free_heap(h);
+}
