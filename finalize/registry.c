@@ -51,6 +51,7 @@ struct wgc_registry {
                               * unless the cell is LIVE [R1] */
     uint32_t used, capacity; /* cells [0, used) are in use or holes */
     uint32_t live;           /* cells of [0, used) that are not FREE */
+    uint32_t first_hole;     /* no FREE cell below it (UINT32_MAX: none) */
     uint32_t traced;         /* cells of [0, used) with `counted` set */
     uint32_t head, tail;     /* the cleanup queue, oldest first */
     token_slot *tokens;
@@ -149,38 +150,45 @@ static void cell_free(wgc_registry *r, uint32_t i)
     *c = (cell){.state = CELL_FREE};
     r->targets[i] = NULL;
     r->live--;
+    if (i < r->first_hole)
+        r->first_hole = i;
 }
 
 /* Closes the holes, keeping the order [R1], and renumbers every index
- * link (queue, token chains, token slots).  Needs no memory: each cell
- * records its new index before any cell moves. */
+ * link.  Needs no memory: each cell that moves records its new index
+ * before any cell moves.  Cells below the first hole stay where they are,
+ * so closing the holes costs the cells from the first hole on plus the
+ * queue and the token chains (the only links), not the whole array. */
 static void cells_compact(wgc_registry *r)
 {
     cell *cells = r->cells;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < r->used; i++)
+    uint32_t start = r->first_hole < r->used ? r->first_hole : r->used;
+    uint32_t n = start;
+    for (uint32_t i = start; i < r->used; i++)
         if (cells[i].state != CELL_FREE)
             cells[i].moved = n++;
-#define MOVED(x) ((x) == NIL ? NIL : cells[x].moved)
-    for (uint32_t i = 0; i < r->used; i++) {
-        cell *c = &cells[i];
-        if (c->state == CELL_FREE)
-            continue;
-        c->prev = MOVED(c->prev);
-        c->next = MOVED(c->next);
-        /* A cell whose token died is in no chain any more: its link may
-         * name a cell freed since. */
-        c->token_next = c->token ? MOVED(c->token_next) : NIL;
+#define MOVED(x) ((x) == NIL || (x) < start ? (x) : cells[x].moved)
+    for (uint32_t i = r->head, next; i != NIL; i = next) {
+        next = cells[i].next;
+        cells[i].prev = MOVED(cells[i].prev);
+        cells[i].next = MOVED(next);
     }
     r->head = MOVED(r->head);
     r->tail = MOVED(r->tail);
-    for (uint32_t i = 0; i < r->token_capacity; i++) {
-        token_slot *s = &r->tokens[i];
-        if (s->token && s->token != TOMBSTONE)
-            s->first = MOVED(s->first);
+    /* Chains of live tokens only: a cell whose token died left its chain
+     * with it (its slot is a tombstone) and its link is never followed. */
+    for (uint32_t t = 0; t < r->token_capacity; t++) {
+        token_slot *s = &r->tokens[t];
+        if (!s->token || s->token == TOMBSTONE)
+            continue;
+        for (uint32_t i = s->first, next; i != NIL; i = next) {
+            next = cells[i].token_next;
+            cells[i].token_next = MOVED(next);
+        }
+        s->first = MOVED(s->first);
     }
 #undef MOVED
-    for (uint32_t i = 0; i < r->used; i++) {
+    for (uint32_t i = start; i < r->used; i++) {
         uint32_t to = cells[i].moved;
         if (cells[i].state != CELL_FREE && to != i) {
             cells[to] = cells[i];
@@ -188,6 +196,7 @@ static void cells_compact(wgc_registry *r)
         }
     }
     r->used = r->live = n;
+    r->first_hole = UINT32_MAX;
 }
 
 /* Inside the collection, in registration order [F4]: the target of cell i
@@ -331,6 +340,7 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     r->callback = callback;
     r->user = user;
     r->head = r->tail = NIL;
+    r->first_hole = UINT32_MAX;
     r->sp.sig = WGC_SIG_REGISTRY;
     if (!wgc__special_add(heap, &r->sp, &registry_ops)) {
         r->sp.sig = 0;

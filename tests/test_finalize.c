@@ -882,6 +882,41 @@ Test(finalize, run_cleanup_interleaves_groups_and_registries)
     free_heap(h);
 }
 
+/* wgc_run_cleanup delivers runs of one owner without looking at the others
+ * while its entries come first (finalize/cleanup.c).  A callback that
+ * collects queues new entries, of the same new epoch, in other owners too:
+ * those must still go by registration order [F4], whichever owner was
+ * being drained and even if the others had nothing queued before. */
+static int collecting_cb(wgc_heap *h, void *holdings, void *user)
+{
+    log_cb(h, holdings, user);
+    if ((uintptr_t)holdings == 1) {
+        R[11] = R[12] = R[13] = NULL; /* registered in B, A, B: seq 2, 3, 4 */
+        collect(h);
+    }
+    return 0;
+}
+
+Test(finalize, run_cleanup_order_when_a_callback_collects)
+{
+    wgc_heap *h = heap_with(false);
+    R[0] = wgc_registry_new(h, collecting_cb, H(1)); /* A */
+    R[1] = wgc_registry_new(h, collecting_cb, H(2)); /* B */
+    for (int i = 0; i < 4; i++)
+        R[10 + i] = mk(h, (uint64_t)i);
+    cr_assert(wgc_registry_register(R[0], R[10], H(1), NULL));
+    cr_assert(wgc_registry_register(R[1], R[11], H(2), NULL));
+    cr_assert(wgc_registry_register(R[0], R[12], H(3), NULL));
+    cr_assert(wgc_registry_register(R[1], R[13], H(4), NULL));
+    R[10] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_cleanup_pending(h), 1); /* A's first cell, B empty */
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 4);
+    uintptr_t want[] = {1000001, 2000002, 1000003, 2000004};
+    expect_log(want, 4);
+    free_heap(h);
+}
+
 /* ========================================================= determinism */
 
 /* One randomized program, run on its own heap: allocation, random links,
