@@ -14,7 +14,9 @@
  *      so an out-of-memory collection keeps the order too.  The targets
  *      have an array of their own (NULL unless LIVE), so that walk reads 8
  *      bytes per cell; and the trace callback skips the cells altogether
- *      when none has traced holdings or a token.
+ *      when none has traced holdings or a token.  Tokens and their chains
+ *      too have an array of their own, made at the first registration
+ *      with a token: a cell is 40 bytes.
  */
 #include "gc/internal.h"
 
@@ -26,16 +28,20 @@ enum cell_state { CELL_FREE, CELL_LIVE, CELL_QUEUED };
 
 typedef struct cell {
     void *holdings;          /* strong while LIVE or QUEUED, if traced */
-    void *token;             /* weak */
     uint64_t seq;            /* registration order, heap-wide */
     uint64_t queued_epoch;
+    uint32_t prev, next;     /* the queue (QUEUED cells) */
+    uint32_t moved;          /* during compaction: the cell's new index */
     uint8_t state;
     uint8_t holdings_traced;
     uint8_t counted;         /* counted in traced: traced holdings or token */
-    uint32_t prev, next;     /* the queue (QUEUED cells) */
-    uint32_t token_next;     /* other cells with the same token */
-    uint32_t moved;          /* during compaction: the cell's new index */
 } cell;
+
+/* Cell i's token, beside the cells (r->ctok, NULL until a token is used). */
+typedef struct cell_token {
+    void *token;             /* weak; NULL: none */
+    uint32_t next;           /* other cells with the same token */
+} cell_token;
 
 typedef struct token_slot {
     void *token;             /* NULL: empty; TOMBSTONE: removed */
@@ -49,6 +55,7 @@ struct wgc_registry {
     cell *cells;             /* [R1] in seq order, with holes (FREE) */
     void **targets;          /* targets[i]: cell i's target, weak; NULL
                               * unless the cell is LIVE [R1] */
+    cell_token *ctok;        /* ctok[i]: cell i's token, or NULL */
     uint32_t used, capacity; /* cells [0, used) are in use or holes */
     uint32_t live;           /* cells of [0, used) that are not FREE */
     uint32_t first_hole;     /* no FREE cell below it (UINT32_MAX: none) */
@@ -112,13 +119,13 @@ static bool tokens_reserve(wgc_heap *heap, wgc_registry *r)
 /* Takes cell i out of its token's chain. */
 static void token_unlink(wgc_registry *r, uint32_t i)
 {
-    cell *c = &r->cells[i];
-    token_slot *s = c->token ? token_find(r, c->token) : NULL;
+    cell_token *ct = r->ctok ? &r->ctok[i] : NULL;
+    token_slot *s = ct && ct->token ? token_find(r, ct->token) : NULL;
     if (!s)
         return;
-    for (uint32_t *link = &s->first; *link != NIL; link = &r->cells[*link].token_next) {
+    for (uint32_t *link = &s->first; *link != NIL; link = &r->ctok[*link].next) {
         if (*link == i) {
-            *link = c->token_next;
+            *link = ct->next;
             break;
         }
     }
@@ -147,8 +154,11 @@ static void cell_free(wgc_registry *r, uint32_t i)
 {
     cell *c = &r->cells[i];
     r->traced -= c->counted;
-    *c = (cell){.state = CELL_FREE};
+    c->state = CELL_FREE;
+    c->holdings = NULL;
     r->targets[i] = NULL;
+    if (r->ctok)
+        r->ctok[i].token = NULL;
     r->live--;
     if (i < r->first_hole)
         r->first_hole = i;
@@ -182,8 +192,8 @@ static void cells_compact(wgc_registry *r)
         if (!s->token || s->token == TOMBSTONE)
             continue;
         for (uint32_t i = s->first, next; i != NIL; i = next) {
-            next = cells[i].token_next;
-            cells[i].token_next = MOVED(next);
+            next = r->ctok[i].next;
+            r->ctok[i].next = MOVED(next);
         }
         s->first = MOVED(s->first);
     }
@@ -193,6 +203,8 @@ static void cells_compact(wgc_registry *r)
         if (cells[i].state != CELL_FREE && to != i) {
             cells[to] = cells[i];
             r->targets[to] = r->targets[i];
+            if (r->ctok)
+                r->ctok[to] = r->ctok[i];
         }
     }
     r->used = r->live = n;
@@ -232,8 +244,8 @@ static void trace_registry(void *obj, wgc_visitor *v)
             continue;
         if (c->holdings_traced)
             wgc_visit(v, &c->holdings);
-        if (c->token)
-            wgc_visit_weak(v, &c->token);
+        if (r->ctok && r->ctok[i].token)
+            wgc_visit_weak(v, &r->ctok[i].token);
         if (verify && c->state == CELL_LIVE)
             wgc__verify_slot(v, &r->targets[i], "weak");
     }
@@ -270,6 +282,7 @@ static void destroy_registry(void *obj)
     wgc_registry *r = obj;
     free(r->cells);
     free(r->targets);
+    free(r->ctok);
     free(r->tokens);
     if (r->sp.sig == WGC_SIG_REGISTRY)
         wgc__special_remove(r->sp.heap, &r->sp);
@@ -372,6 +385,12 @@ static bool cells_reserve(wgc_heap *heap, wgc_registry *r)
     if (!targets)
         return false;
     r->targets = targets;
+    if (r->ctok) {
+        cell_token *ctok = realloc(r->ctok, (size_t)capacity * sizeof *ctok);
+        if (!ctok)
+            return false;
+        r->ctok = ctok;
+    }
     r->capacity = capacity;
     return true;
 }
@@ -389,6 +408,12 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
         return wgc__fail(heap, WGC_EINVAL);
     if (!cells_reserve(heap, reg) || (token && !tokens_reserve(heap, reg)))
         return wgc__fail(heap, WGC_ENOMEM);
+    if (token && !reg->ctok) {
+        /* every cell so far has no token: all NULL */
+        reg->ctok = wgc__calloc(heap, reg->capacity, sizeof *reg->ctok);
+        if (!reg->ctok)
+            return wgc__fail(heap, WGC_ENOMEM);
+    }
 
     uint32_t i = reg->used++;
     bool traced = holdings && wgc__is_allocated(heap, holdings);
@@ -397,17 +422,18 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
     reg->targets[i] = target;
     reg->cells[i] = (cell){
         .holdings = holdings,
-        .token = token,
         .seq = heap->next_seq++,
         .state = CELL_LIVE,
         .holdings_traced = traced,
         .counted = traced || token,
-        .prev = NIL, .next = NIL, .token_next = NIL,
+        .prev = NIL, .next = NIL,
     };
+    if (reg->ctok)
+        reg->ctok[i] = (cell_token){token, NIL};
     if (token) {
         token_slot *s = token_find(reg, token);
         if (s) {
-            reg->cells[i].token_next = s->first;
+            reg->ctok[i].next = s->first;
             s->first = i;
         } else {
             token_put(reg->tokens, reg->token_capacity, (token_slot){token, i});
@@ -427,7 +453,7 @@ bool wgc_registry_unregister(wgc_registry *reg, void *token)
         return false;
     size_t removed = 0;
     for (uint32_t i = s->first; i != NIL; ) {
-        uint32_t next = reg->cells[i].token_next;
+        uint32_t next = reg->ctok[i].next;
         if (reg->cells[i].state == CELL_QUEUED)
             queue_unlink(reg, i);
         cell_free(reg, i);

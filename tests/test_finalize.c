@@ -1167,3 +1167,41 @@ Test(finalize, holes_closed_in_a_collection_keep_order)
     big = NULL;
     free_heap(h);
 }
+
+/* Tokens live beside the cells, in an array made at the first registration
+ * with a token (finalize/registry.c [R1]): cells registered before it have
+ * none, and growing or closing holes afterwards keeps every token. */
+Test(finalize, first_token_after_cells_without_tokens)
+{
+    wgc_heap *h = heap_with(false);
+    R[0] = wgc_registry_new(h, log_cb, H(1));
+    R[30] = mk(h, 900);
+    for (int i = 0; i < 20; i++) {
+        R[10 + i] = mk(h, (uint64_t)i);
+        cr_assert(wgc_registry_register(R[0], R[10 + i], H(i), i >= 16 && i % 2 ? R[30] : NULL));
+    }
+    cr_assert_not(wgc_registry_unregister(R[0], R[11]), "a target is not a token here");
+    for (int i = 0; i < 16; i++) /* holes below the tokened cells */
+        R[10 + i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 16);
+    /* 4 cells of 32 left; 12 more fill the array, the 13th closes the
+     * holes (16 cells of 32) */
+    for (int i = 20; i < 45; i++) {
+        void *t = mk(h, (uint64_t)i);
+        R[40] = t;
+        cr_assert(wgc_registry_register(R[0], t, H(i), NULL));
+    }
+    R[40] = NULL;
+    cr_assert(wgc_registry_unregister(R[0], R[30])); /* 17, 19 */
+    cr_assert_eq(stats(h).cells_unregistered, 2);
+    for (int i = 16; i < 20; i++)
+        R[10 + i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 2 + 25);
+    cr_assert_eq(cb_log[16], 1000016);
+    cr_assert_eq(cb_log[17], 1000018);
+    for (int k = 18, i = 20; i < 45; i++, k++)
+        cr_assert_eq(cb_log[k], 1000000 + (uintptr_t)i);
+    free_heap(h);
+}
