@@ -1186,22 +1186,26 @@ Test(finalize, first_token_after_cells_without_tokens)
     collect(h);
     cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 16);
     /* 4 cells of 32 left; 12 more fill the array, the 13th closes the
-     * holes (16 cells of 32) */
+     * holes (16 cells of 32).  Rooted, so that stress collections at the
+     * allocations cannot queue them early. */
+    static void *T[25];
+    big = T;
+    big_count = 25;
     for (int i = 20; i < 45; i++) {
-        void *t = mk(h, (uint64_t)i);
-        R[40] = t;
-        cr_assert(wgc_registry_register(R[0], t, H(i), NULL));
+        T[i - 20] = mk(h, (uint64_t)i);
+        cr_assert(wgc_registry_register(R[0], T[i - 20], H(i), NULL));
     }
-    R[40] = NULL;
     cr_assert(wgc_registry_unregister(R[0], R[30])); /* 17, 19 */
     cr_assert_eq(stats(h).cells_unregistered, 2);
     for (int i = 16; i < 20; i++)
         R[10 + i] = NULL;
+    memset(T, 0, sizeof T);
     collect(h);
     cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 2 + 25);
     cr_assert_eq(cb_log[16], 1000016);
     cr_assert_eq(cb_log[17], 1000018);
     for (int k = 18, i = 20; i < 45; i++, k++)
         cr_assert_eq(cb_log[k], 1000000 + (uintptr_t)i);
+    big = NULL;
     free_heap(h);
 }
