@@ -10,11 +10,23 @@
  */
 #include "gc/internal.h"
 
-/* The owner whose first queued entry comes first, or NULL. */
-static special *next_owner(wgc_heap *heap)
+/* A delivery key, (epoch found dead, registration seq) [F4]. */
+typedef struct key {
+    uint64_t epoch, seq;
+} key;
+
+static bool key_before(key a, key b)
+{
+    return a.epoch < b.epoch || (a.epoch == b.epoch && a.seq < b.seq);
+}
+
+/* The owner whose first queued entry comes first, or NULL; *second gets
+ * the first key of every other owner's queue (no key: all ones). */
+static special *next_owner2(wgc_heap *heap, key *second)
 {
     special *best = NULL;
     uint64_t best_epoch = 0, best_seq = 0;
+    key other = {UINT64_MAX, UINT64_MAX};
     vec *owners = &heap->owners;
     for (size_t i = 0; i < owners->count; i++) {
         special *sp = VEC_AT(owners, special *, i);
@@ -22,12 +34,23 @@ static special *next_owner(wgc_heap *heap)
         if (!sp->ops->queue_head(sp, &epoch, &seq))
             continue;
         if (!best || epoch < best_epoch || (epoch == best_epoch && seq < best_seq)) {
+            if (best)
+                other = (key){best_epoch, best_seq};
             best = sp;
             best_epoch = epoch;
             best_seq = seq;
+        } else if (key_before((key){epoch, seq}, other)) {
+            other = (key){epoch, seq};
         }
     }
+    *second = other;
     return best;
+}
+
+static special *next_owner(wgc_heap *heap)
+{
+    key unused;
+    return next_owner2(heap, &unused);
 }
 
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
@@ -53,12 +76,24 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
         return 0;
     size_t ran = 0;
     special *owner;
-    while (ran < max && (owner = next_owner(heap))) {
-        ran++;
-        if (owner->ops->deliver(owner, NULL) != 0) {
-            wgc__fail(heap, WGC_ECALLBACK);
-            break;
-        }
+    key second;
+    /* Deliver from the first owner while its head comes before every other
+     * owner's head at the time it was chosen, and was queued by then.
+     * That bound stays valid while callbacks run: they can only take
+     * entries out of queues (unregister, clear, drains) or collect, and a
+     * collection queues entries of a newer epoch than every entry already
+     * queued, which the epoch test leaves to the next choice. */
+    while (ran < max && (owner = next_owner2(heap, &second))) {
+        key head;
+        uint64_t chosen_epoch = heap->epoch;
+        do {
+            ran++;
+            if (owner->ops->deliver(owner, NULL) != 0) {
+                wgc__fail(heap, WGC_ECALLBACK);
+                return ran;
+            }
+        } while (ran < max && owner->ops->queue_head(owner, &head.epoch, &head.seq) &&
+                 head.epoch <= chosen_epoch && key_before(head, second));
     }
     return ran;
 }

@@ -3,9 +3,20 @@
  * docs/finalize.md).
  *
  * Cells live in an array owned by the registry, not in the heap: a cell is
- * never visible to the program, and a collection can queue cells (through
- * the notify of their target's weak slot) without allocating.  Queue and
- * free list are chained through the cells by index.
+ * never visible to the program, and a collection can queue cells without
+ * allocating.  The queue is chained through the cells by index.
+ *
+ * [R1] Cells are in registration order: a new cell goes at the end (seq
+ *      numbers only grow), freed cells leave holes, and compaction closes
+ *      them keeping the order.  So after marking, one walk over the array
+ *      finds the dead targets already in seq order and queues them [F4],
+ *      with no per-cell weak record and no sort; the walk needs no memory,
+ *      so an out-of-memory collection keeps the order too.  The targets
+ *      have an array of their own (NULL unless LIVE), so that walk reads 8
+ *      bytes per cell; and the trace callback skips the cells altogether
+ *      when none has traced holdings or a token.  Tokens and their chains
+ *      too have an array of their own, made at the first registration
+ *      with a token: a cell is 40 bytes.
  */
 #include "gc/internal.h"
 
@@ -16,16 +27,21 @@
 enum cell_state { CELL_FREE, CELL_LIVE, CELL_QUEUED };
 
 typedef struct cell {
-    void *target;            /* first: the notify slot is the cell */
     void *holdings;          /* strong while LIVE or QUEUED, if traced */
-    void *token;             /* weak */
     uint64_t seq;            /* registration order, heap-wide */
     uint64_t queued_epoch;
-    uint32_t state;
-    uint32_t holdings_traced;
-    uint32_t prev, next;     /* queue (QUEUED) or free list (FREE) */
-    uint32_t token_next;     /* other cells with the same token */
+    uint32_t prev, next;     /* the queue (QUEUED cells) */
+    uint32_t moved;          /* during compaction: the cell's new index */
+    uint8_t state;
+    uint8_t holdings_traced;
+    uint8_t counted;         /* counted in traced: traced holdings or token */
 } cell;
+
+/* Cell i's token, beside the cells (r->ctok, NULL until a token is used). */
+typedef struct cell_token {
+    void *token;             /* weak; NULL: none */
+    uint32_t next;           /* other cells with the same token */
+} cell_token;
 
 typedef struct token_slot {
     void *token;             /* NULL: empty; TOMBSTONE: removed */
@@ -36,8 +52,14 @@ struct wgc_registry {
     special sp;
     wgc_cleanup_fn callback;
     void *user;
-    cell *cells;
-    uint32_t used, capacity, free_list;
+    cell *cells;             /* [R1] in seq order, with holes (FREE) */
+    void **targets;          /* targets[i]: cell i's target, weak; NULL
+                              * unless the cell is LIVE [R1] */
+    cell_token *ctok;        /* ctok[i]: cell i's token, or NULL */
+    uint32_t used, capacity; /* cells [0, used) are in use or holes */
+    uint32_t live;           /* cells of [0, used) that are not FREE */
+    uint32_t first_hole;     /* no FREE cell below it (UINT32_MAX: none) */
+    uint32_t traced;         /* cells of [0, used) with `counted` set */
     uint32_t head, tail;     /* the cleanup queue, oldest first */
     token_slot *tokens;
     uint32_t token_capacity, token_used; /* used counts tombstones */
@@ -97,13 +119,13 @@ static bool tokens_reserve(wgc_heap *heap, wgc_registry *r)
 /* Takes cell i out of its token's chain. */
 static void token_unlink(wgc_registry *r, uint32_t i)
 {
-    cell *c = &r->cells[i];
-    token_slot *s = c->token ? token_find(r, c->token) : NULL;
+    cell_token *ct = r->ctok ? &r->ctok[i] : NULL;
+    token_slot *s = ct && ct->token ? token_find(r, ct->token) : NULL;
     if (!s)
         return;
-    for (uint32_t *link = &s->first; *link != NIL; link = &r->cells[*link].token_next) {
+    for (uint32_t *link = &s->first; *link != NIL; link = &r->ctok[*link].next) {
         if (*link == i) {
-            *link = c->token_next;
+            *link = ct->next;
             break;
         }
     }
@@ -127,19 +149,73 @@ static void queue_unlink(wgc_registry *r, uint32_t i)
     r->sp.pending--;
 }
 
+/* Leaves a hole [R1]; the holdings and token are no longer traced. */
 static void cell_free(wgc_registry *r, uint32_t i)
 {
-    r->cells[i] = (cell){.state = CELL_FREE, .next = r->free_list,
-                         .prev = NIL, .token_next = NIL};
-    r->free_list = i;
+    cell *c = &r->cells[i];
+    r->traced -= c->counted;
+    c->state = CELL_FREE;
+    c->holdings = NULL;
+    r->targets[i] = NULL;
+    if (r->ctok)
+        r->ctok[i].token = NULL;
+    r->live--;
+    if (i < r->first_hole)
+        r->first_hole = i;
 }
 
-/* Inside the collection, in registration order [F4]: a target died. */
-static void cell_target_died(wgc_heap *heap, void *owner, void *slot)
+/* Closes the holes, keeping the order [R1], and renumbers every index
+ * link.  Needs no memory: each cell that moves records its new index
+ * before any cell moves.  Cells below the first hole stay where they are,
+ * so closing the holes costs the cells from the first hole on plus the
+ * queue and the token chains (the only links), not the whole array. */
+static void cells_compact(wgc_registry *r)
 {
-    wgc_registry *r = owner;
-    cell *c = slot;
-    uint32_t i = (uint32_t)(c - r->cells);
+    cell *cells = r->cells;
+    uint32_t start = r->first_hole < r->used ? r->first_hole : r->used;
+    uint32_t n = start;
+    for (uint32_t i = start; i < r->used; i++)
+        if (cells[i].state != CELL_FREE)
+            cells[i].moved = n++;
+#define MOVED(x) ((x) == NIL || (x) < start ? (x) : cells[x].moved)
+    for (uint32_t i = r->head, next; i != NIL; i = next) {
+        next = cells[i].next;
+        cells[i].prev = MOVED(cells[i].prev);
+        cells[i].next = MOVED(next);
+    }
+    r->head = MOVED(r->head);
+    r->tail = MOVED(r->tail);
+    /* Chains of live tokens only: a cell whose token died left its chain
+     * with it (its slot is a tombstone) and its link is never followed. */
+    for (uint32_t t = 0; t < r->token_capacity; t++) {
+        token_slot *s = &r->tokens[t];
+        if (!s->token || s->token == TOMBSTONE)
+            continue;
+        for (uint32_t i = s->first, next; i != NIL; i = next) {
+            next = r->ctok[i].next;
+            r->ctok[i].next = MOVED(next);
+        }
+        s->first = MOVED(s->first);
+    }
+#undef MOVED
+    for (uint32_t i = start; i < r->used; i++) {
+        uint32_t to = cells[i].moved;
+        if (cells[i].state != CELL_FREE && to != i) {
+            cells[to] = cells[i];
+            r->targets[to] = r->targets[i];
+            if (r->ctok)
+                r->ctok[to] = r->ctok[i];
+        }
+    }
+    r->used = r->live = n;
+    r->first_hole = UINT32_MAX;
+}
+
+/* Inside the collection, in registration order [F4]: the target of cell i
+ * died. */
+static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
+{
+    cell *c = &r->cells[i];
     c->state = CELL_QUEUED;
     c->queued_epoch = heap->epoch;
     c->prev = r->tail;
@@ -154,36 +230,59 @@ static void cell_target_died(wgc_heap *heap, void *owner, void *slot)
     heap->queued_cleanup = true;
 }
 
+/* Targets are not reported while marking: the walk in after_weak checks
+ * them once marking is over [R1].  (The verifier still sees them.) */
 static void trace_registry(void *obj, wgc_visitor *v)
 {
     wgc_registry *r = obj;
+    bool verify = v->mode == VISIT_VERIFY;
+    if (!r->traced && !verify)
+        return;
     for (uint32_t i = 0; i < r->used; i++) {
         cell *c = &r->cells[i];
         if (c->state == CELL_FREE)
             continue;
-        if (c->state == CELL_LIVE)
-            wgc__visit_weak_notify(v, &c->target, r, cell_target_died, c->seq);
         if (c->holdings_traced)
             wgc_visit(v, &c->holdings);
-        wgc_visit_weak(v, &c->token);
+        if (r->ctok && r->ctok[i].token)
+            wgc_visit_weak(v, &r->ctok[i].token);
+        if (verify && c->state == CELL_LIVE)
+            wgc__verify_slot(v, &r->targets[i], "weak");
     }
 }
 
-/* After the weak step: forget tokens that died [F1]. */
+/* After the weak step, in the same step as every other weak reference
+ * [W3]: queue the cells whose targets died, in seq order [R1] [F4]; forget
+ * tokens that died [F1].  Holes are closed at registration, when the array
+ * is full; here only when they are most of it, so that a registry no longer
+ * used does not keep every collection walking them. */
 static void after_weak(wgc_heap *heap, special *sp)
 {
     wgc_registry *r = (wgc_registry *)sp;
+    void **targets = r->targets;
+    for (uint32_t i = 0; i < r->used; i++) {
+        void *t = targets[i];
+        if (t && !wgc__is_marked(heap, t)) {
+            targets[i] = NULL;
+            heap->stats.weak_slots_cleared++;
+            queue_cell(heap, r, i);
+        }
+    }
     for (uint32_t i = 0; i < r->token_capacity; i++) {
         void *t = r->tokens[i].token;
         if (t && t != TOMBSTONE && !wgc__is_marked(heap, t))
             r->tokens[i].token = TOMBSTONE;
     }
+    if (r->live < r->used / 8)
+        cells_compact(r);
 }
 
 static void destroy_registry(void *obj)
 {
     wgc_registry *r = obj;
     free(r->cells);
+    free(r->targets);
+    free(r->ctok);
     free(r->tokens);
     if (r->sp.sig == WGC_SIG_REGISTRY)
         wgc__special_remove(r->sp.heap, &r->sp);
@@ -254,7 +353,8 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
         return NULL;
     r->callback = callback;
     r->user = user;
-    r->free_list = r->head = r->tail = NIL;
+    r->head = r->tail = NIL;
+    r->first_hole = UINT32_MAX;
     r->sp.sig = WGC_SIG_REGISTRY;
     if (!wgc__special_add(heap, &r->sp, &registry_ops)) {
         r->sp.sig = 0;
@@ -263,10 +363,16 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     return r;
 }
 
+/* Room for one more cell at the end [R1]: closes the holes when they are
+ * half the array, grows it otherwise. */
 static bool cells_reserve(wgc_heap *heap, wgc_registry *r)
 {
-    if (r->free_list != NIL || r->used < r->capacity)
+    if (r->used < r->capacity)
         return true;
+    if (r->capacity && r->live <= r->capacity / 2) {
+        cells_compact(r);
+        return true;
+    }
     if (r->capacity >= UINT32_MAX / 4)
         return false;
     uint32_t capacity = r->capacity ? r->capacity * 2 : 16;
@@ -275,7 +381,17 @@ static bool cells_reserve(wgc_heap *heap, wgc_registry *r)
     cell *cells = realloc(r->cells, (size_t)capacity * sizeof *cells);
     if (!cells)
         return false;
-    r->cells = cells;
+    r->cells = cells; /* larger, same contents: fine if the next one fails */
+    void **targets = realloc(r->targets, (size_t)capacity * sizeof *targets);
+    if (!targets)
+        return false;
+    r->targets = targets;
+    if (r->ctok) {
+        cell_token *ctok = realloc(r->ctok, (size_t)capacity * sizeof *ctok);
+        if (!ctok)
+            return false;
+        r->ctok = ctok;
+    }
     r->capacity = capacity;
     return true;
 }
@@ -293,25 +409,32 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
         return wgc__fail(heap, WGC_EINVAL);
     if (!cells_reserve(heap, reg) || (token && !tokens_reserve(heap, reg)))
         return wgc__fail(heap, WGC_ENOMEM);
+    if (token && !reg->ctok) {
+        /* every cell so far has no token: all NULL */
+        reg->ctok = wgc__calloc(heap, reg->capacity, sizeof *reg->ctok);
+        if (!reg->ctok)
+            return wgc__fail(heap, WGC_ENOMEM);
+    }
 
-    uint32_t i = reg->free_list;
-    if (i != NIL)
-        reg->free_list = reg->cells[i].next;
-    else
-        i = reg->used++;
+    uint32_t i = reg->used++;
+    bool traced = holdings && wgc__is_allocated(heap, holdings);
+    reg->live++;
+    reg->traced += traced || token;
+    reg->targets[i] = target;
     reg->cells[i] = (cell){
-        .target = target,
         .holdings = holdings,
-        .token = token,
         .seq = heap->next_seq++,
         .state = CELL_LIVE,
-        .holdings_traced = holdings && wgc__is_allocated(heap, holdings),
-        .prev = NIL, .next = NIL, .token_next = NIL,
+        .holdings_traced = traced,
+        .counted = traced || token,
+        .prev = NIL, .next = NIL,
     };
+    if (reg->ctok)
+        reg->ctok[i] = (cell_token){token, NIL};
     if (token) {
         token_slot *s = token_find(reg, token);
         if (s) {
-            reg->cells[i].token_next = s->first;
+            reg->ctok[i].next = s->first;
             s->first = i;
         } else {
             token_put(reg->tokens, reg->token_capacity, (token_slot){token, i});
@@ -331,7 +454,7 @@ bool wgc_registry_unregister(wgc_registry *reg, void *token)
         return false;
     size_t removed = 0;
     for (uint32_t i = s->first; i != NIL; ) {
-        uint32_t next = reg->cells[i].token_next;
+        uint32_t next = reg->ctok[i].next;
         if (reg->cells[i].state == CELL_QUEUED)
             queue_unlink(reg, i);
         cell_free(reg, i);

@@ -251,6 +251,7 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
     wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
     wgc__vec_init(&heap->kept, sizeof(void *));
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
+    wgc__vec_init(&heap->weak_slots, sizeof(void *));
     wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
     wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
     wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uint32_t *));
@@ -294,6 +295,7 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->page_table);
     wgc__vec_free(&heap->kept);
     wgc__vec_free(&heap->weak_records);
+    wgc__vec_free(&heap->weak_slots);
     wgc__vec_free(&heap->ephemerons);
     wgc__vec_free(&heap->ephemeron_spans);
     for (size_t i = 0; i < heap->ephemeron_head_pool.count; i++)

@@ -11,11 +11,13 @@
  *      key; the span of the key counts its waiting keys so marking any
  *      object costs one extra test.  Marking a key pushes a tagged entry
  *      that releases exactly the ephemerons waiting on it: linear time.
- * [M3] A weak slot whose target is unmarked when visited is recorded.
- *      After convergence every record (and every ephemeron still waiting)
- *      is examined once, in one step: dead targets are cleared and owners
- *      notified [W3].  If a record could not be stored, a full pass over
- *      the marked objects in VISIT_FIX_WEAK mode does the same work.
+ * [M3] A weak slot whose target is unmarked when visited is recorded: a
+ *      plain slot (wgc_visit_weak) as one word, a notifying one as a
+ *      weak_record.  After convergence every record (and every ephemeron
+ *      still waiting) is examined once, in one step: dead targets are
+ *      cleared and owners notified [W3].  If a record could not be
+ *      stored, a full pass over the marked objects in VISIT_FIX_WEAK mode
+ *      does the same work.
  */
 #include "gc/internal.h"
 
@@ -226,9 +228,23 @@ void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
     }
 }
 
+/* The common case (WeakRefs, weak-map tokens) in one word per slot: it
+ * notifies nobody, so it needs neither owner nor seq nor sorting [M3]. */
 void wgc_visit_weak(wgc_visitor *v, void *slot)
 {
-    wgc__visit_weak_notify(v, slot, NULL, NULL, 0);
+    if (WGC_UNLIKELY(v->mode != VISIT_MARK)) {
+        wgc__visit_weak_notify(v, slot, NULL, NULL, 0);
+        return;
+    }
+    void *target = slot_load(slot);
+    wgc_heap *heap = v->heap;
+    if (!target || is_marked(heap, target) || heap->weak_overflow)
+        return;
+    void **r = wgc__vec_push(heap, &heap->weak_slots);
+    if (r)
+        *r = slot;
+    else
+        heap->weak_overflow = true;
 }
 
 /* ============================================================ ephemerons */
@@ -538,6 +554,9 @@ void wgc__process_weak(wgc_heap *heap)
         /* Clear every dead slot, gather those that notify, then notify in
          * registration order: delivery order must not depend on the order
          * marking happened to meet the slots [F4]. */
+        void **slots = (void **)heap->weak_slots.items;
+        for (size_t i = 0, n = heap->weak_slots.count; i < n; i++)
+            clear_if_dead(heap, slots[i]);
         vec *r = &heap->weak_records;
         weak_record *records = (weak_record *)r->items;
         size_t notifying = 0;
@@ -568,5 +587,6 @@ void wgc__process_weak(wgc_heap *heap)
     spans->count = 0;
     heap->ephemerons.count = 0;
     heap->weak_records.count = 0;
+    heap->weak_slots.count = 0;
     heap->weak_overflow = heap->ephemeron_overflow = false;
 }

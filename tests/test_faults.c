@@ -385,3 +385,54 @@ Test(faults, ephemeron_chain_of_pointer_free_keys_without_memory)
     wgc_root_free(keys[0]);
     wgc_heap_free(h);
 }
+
+/* A collection without memory for its weak records falls back to a full
+ * pass (VISIT_FIX_WEAK), where group refs are notified in heap order.
+ * Registry cells do not depend on records: their walk after marking needs
+ * no memory, so their queue keeps registration order [F4]
+ * (finalize/registry.c [R1]). */
+static uintptr_t fault_log[16];
+static size_t fault_log_n;
+
+static int fault_log_cb(wgc_heap *h, void *holdings, void *user)
+{
+    (void)h, (void)user;
+    cr_assert_lt(fault_log_n, 16);
+    fault_log[fault_log_n++] = (uintptr_t)holdings;
+    return 0;
+}
+
+Test(faults, registry_order_kept_in_a_collection_without_memory)
+{
+    wgc_heap *h = fresh_heap();
+    wgc_root *root = wgc_root_new(h, NULL);
+    table *t = wgc_alloc(h, &table_type, sizeof(table) + 10 * sizeof(void *));
+    cr_assert_not_null(t);
+    t->count = 10;
+    wgc_root_set(root, t);
+    wgc_registry *reg = wgc_registry_new(h, fault_log_cb, NULL);
+    cr_assert_not_null(reg);
+    t->items[9] = reg;
+    for (int i = 0; i < 8; i++) {
+        t->items[i] = wgc_alloc(h, &node_type, sizeof(node));
+        cr_assert_not_null(t->items[i]);
+    }
+    /* registration order against allocation (heap) order */
+    for (int i = 7; i >= 0; i--)
+        cr_assert(wgc_registry_register(reg, t->items[i], (void *)(uintptr_t)(2 * i + 1),
+                                        NULL));
+    /* a weak ref whose target dies needs a weak record: none can be had */
+    t->items[8] = wgc_weakref_new(h, t->items[0], NULL);
+    cr_assert_not_null(t->items[8]);
+    for (int i = 0; i < 8; i++)
+        t->items[i] = NULL;
+    wgc_debug_fail_request(h, 1, true);
+    collect(h);
+    wgc_debug_fail_request(h, 0, false);
+    cr_assert_null(wgc_weakref_deref(h, t->items[8]));
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 8);
+    for (int k = 0; k < 8; k++)
+        cr_assert_eq(fault_log[k], (uintptr_t)(2 * (7 - k) + 1), "delivery %d", k);
+    wgc_root_free(root);
+    wgc_heap_free(h);
+}

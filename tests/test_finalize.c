@@ -882,6 +882,41 @@ Test(finalize, run_cleanup_interleaves_groups_and_registries)
     free_heap(h);
 }
 
+/* wgc_run_cleanup delivers runs of one owner without looking at the others
+ * while its entries come first (finalize/cleanup.c).  A callback that
+ * collects queues new entries, of the same new epoch, in other owners too:
+ * those must still go by registration order [F4], whichever owner was
+ * being drained and even if the others had nothing queued before. */
+static int collecting_cb(wgc_heap *h, void *holdings, void *user)
+{
+    log_cb(h, holdings, user);
+    if ((uintptr_t)holdings == 1) {
+        R[11] = R[12] = R[13] = NULL; /* registered in B, A, B: seq 2, 3, 4 */
+        collect(h);
+    }
+    return 0;
+}
+
+Test(finalize, run_cleanup_order_when_a_callback_collects)
+{
+    wgc_heap *h = heap_with(false);
+    R[0] = wgc_registry_new(h, collecting_cb, H(1)); /* A */
+    R[1] = wgc_registry_new(h, collecting_cb, H(2)); /* B */
+    for (int i = 0; i < 4; i++)
+        R[10 + i] = mk(h, (uint64_t)i);
+    cr_assert(wgc_registry_register(R[0], R[10], H(1), NULL));
+    cr_assert(wgc_registry_register(R[1], R[11], H(2), NULL));
+    cr_assert(wgc_registry_register(R[0], R[12], H(3), NULL));
+    cr_assert(wgc_registry_register(R[1], R[13], H(4), NULL));
+    R[10] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_cleanup_pending(h), 1); /* A's first cell, B empty */
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 4);
+    uintptr_t want[] = {1000001, 2000002, 1000003, 2000004};
+    expect_log(want, 4);
+    free_heap(h);
+}
+
 /* ========================================================= determinism */
 
 /* One randomized program, run on its own heap: allocation, random links,
@@ -1042,4 +1077,135 @@ Test(finalize, same_program_twice_gives_identical_logs)
     free(a.log);
     free(b.log);
     free(c.log);
+}
+
+/* ====================================================== cell array [R1] */
+
+/* The cells are kept in registration order with holes, closed when the
+ * array is full (finalize/registry.c [R1]).  Closing them renumbers every
+ * cell: the queue, the token chains and the order of later notifications
+ * must come through unchanged [F4] [F5] [F6]. */
+Test(finalize, holes_closed_at_registration_keep_queue_and_tokens)
+{
+    wgc_heap *h = heap_with(false);
+    R[0] = wgc_registry_new(h, log_cb, H(1));
+    R[30] = mk(h, 900); /* token A */
+    R[31] = mk(h, 901); /* token B */
+    /* 16 cells fill the first array exactly */
+    for (int i = 0; i < 16; i++) {
+        R[10 + i] = mk(h, (uint64_t)i);
+        void *token = i == 0 || i == 5 || i == 9 ? R[30]
+                      : i == 3 || i == 12       ? R[31] : NULL;
+        cr_assert(wgc_registry_register(R[0], R[10 + i], H(i), token));
+    }
+    int die[] = {1, 2, 4, 6, 7, 8, 10, 11, 13, 14};
+    for (size_t k = 0; k < sizeof die / sizeof die[0]; k++)
+        R[10 + die[k]] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_registry_pending(R[0]), 10);
+    cr_assert_eq(wgc_registry_cleanup_some(R[0], 3), 3);   /* 1, 2, 4 */
+    cr_assert(wgc_registry_unregister(R[0], R[31]));       /* 3, 12 (live) */
+    cr_assert_eq(wgc_registry_cleanup_some(R[0], 3), 3);   /* 6, 7, 8 */
+    /* 8 cells of 16 left: this registration closes the holes */
+    R[26] = mk(h, 16);
+    cr_assert(wgc_registry_register(R[0], R[26], H(16), R[30]));
+    cr_assert_eq(wgc_registry_pending(R[0]), 4);
+    R[10] = R[25] = NULL; /* cells 0 (token A) and 15 */
+    collect(h);
+    cr_assert_eq(wgc_registry_pending(R[0]), 6);
+    /* token A: cell 0 queued, 5, 9 and 16 live [F6] */
+    cr_assert(wgc_registry_unregister(R[0], R[30]));
+    cr_assert_not(wgc_registry_unregister(R[0], R[30]));
+    cr_assert_not(wgc_registry_unregister(R[0], R[31]));
+    cr_assert_eq(wgc_registry_pending(R[0]), 5);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 5);
+    uintptr_t want[] = {1000001, 1000002, 1000004, 1000006, 1000007, 1000008,
+                        1000010, 1000011, 1000013, 1000014, 1000015};
+    expect_log(want, 11);
+    cr_assert_eq(stats(h).cells_unregistered, 6);
+    /* nothing left: the survivors' targets dying queues nothing */
+    for (int i = 10; i < 27; i++)
+        R[i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_registry_pending(R[0]), 0);
+    free_heap(h);
+}
+
+/* A registry whose cells are mostly holes closes them in a collection,
+ * without memory; the cells left keep their order and token chain. */
+Test(finalize, holes_closed_in_a_collection_keep_order)
+{
+    wgc_heap *h = heap_with(false);
+    static void *T[64];
+    big = T;
+    big_count = 64;
+    R[0] = wgc_registry_new(h, log_cb, H(1));
+    R[30] = mk(h, 900); /* token of cells 3, 19, 35, 51 */
+    for (int i = 0; i < 64; i++) {
+        T[i] = mk(h, (uint64_t)i);
+        cr_assert(wgc_registry_register(R[0], T[i], H(i), i % 16 == 3 ? R[30] : NULL));
+    }
+    for (int i = 0; i < 64; i++)
+        if (i != 3 && i != 40 && i != 51 && i != 63)
+            T[i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 60);
+    collect(h); /* 4 cells of 64: closed here */
+    T[63] = T[3] = NULL;
+    collect(h); /* queues 3 then 63: registration order [F4] */
+    cr_assert(wgc_registry_unregister(R[0], R[30])); /* 3 (queued), 51 (live) */
+    cr_assert_eq(wgc_registry_pending(R[0]), 1);
+    T[40] = T[51] = NULL;
+    collect(h); /* 40 dies after 63: a later collection comes later [F4] */
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 2);
+    cr_assert_eq(cb_n, 62);
+    cr_assert_eq(cb_log[60], 1000063);
+    cr_assert_eq(cb_log[61], 1000040);
+    for (int k = 0, i = 0; i < 64; i++) /* the first drain, in order */
+        if (i != 3 && i != 40 && i != 51 && i != 63)
+            cr_assert_eq(cb_log[k++], 1000000 + (uintptr_t)i);
+    big = NULL;
+    free_heap(h);
+}
+
+/* Tokens live beside the cells, in an array made at the first registration
+ * with a token (finalize/registry.c [R1]): cells registered before it have
+ * none, and growing or closing holes afterwards keeps every token. */
+Test(finalize, first_token_after_cells_without_tokens)
+{
+    wgc_heap *h = heap_with(false);
+    R[0] = wgc_registry_new(h, log_cb, H(1));
+    R[30] = mk(h, 900);
+    for (int i = 0; i < 20; i++) {
+        R[10 + i] = mk(h, (uint64_t)i);
+        cr_assert(wgc_registry_register(R[0], R[10 + i], H(i), i >= 16 && i % 2 ? R[30] : NULL));
+    }
+    cr_assert_not(wgc_registry_unregister(R[0], R[11]), "a target is not a token here");
+    for (int i = 0; i < 16; i++) /* holes below the tokened cells */
+        R[10 + i] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 16);
+    /* 4 cells of 32 left; 12 more fill the array, the 13th closes the
+     * holes (16 cells of 32).  Rooted, so that stress collections at the
+     * allocations cannot queue them early. */
+    static void *T[25];
+    big = T;
+    big_count = 25;
+    for (int i = 20; i < 45; i++) {
+        T[i - 20] = mk(h, (uint64_t)i);
+        cr_assert(wgc_registry_register(R[0], T[i - 20], H(i), NULL));
+    }
+    cr_assert(wgc_registry_unregister(R[0], R[30])); /* 17, 19 */
+    cr_assert_eq(stats(h).cells_unregistered, 2);
+    for (int i = 16; i < 20; i++)
+        R[10 + i] = NULL;
+    memset(T, 0, sizeof T);
+    collect(h);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 2 + 25);
+    cr_assert_eq(cb_log[16], 1000016);
+    cr_assert_eq(cb_log[17], 1000018);
+    for (int k = 18, i = 20; i < 45; i++, k++)
+        cr_assert_eq(cb_log[k], 1000000 + (uintptr_t)i);
+    big = NULL;
+    free_heap(h);
 }

@@ -209,6 +209,44 @@ Test(weak, W2_weakref_target_weak_holdings_strong)
     wgc_heap_free(h);
 }
 
+/* A WeakRef made without holdings is one word (weak/weakref.c): it must
+ * behave as any other [W1] [W2] [W4] [W6], and be half the cell. */
+Test(weak, W2_weakref_without_holdings_is_one_word)
+{
+    wgc_heap *h = heap_with(false, true);
+    R[0] = mk(h, 1);
+    R[1] = mk(h, 2);
+    R[2] = wgc_weakref_new(h, R[0], NULL);
+    R[3] = wgc_weakref_new(h, R[1], NULL);
+    R[4] = wgc_weakref_new(h, R[0], (void *)(uintptr_t)0x11); /* with holdings */
+    cr_assert(R[2] && R[3] && R[4]);
+    cr_assert_eq(wgc_size_of(R[2]), 8, "a ref without holdings takes %zu bytes",
+                 wgc_size_of(R[2]));
+    cr_assert_gt(wgc_size_of(R[4]), 8);
+    cr_assert_eq(wgc_type_of(R[2])->name, wgc_type_of(R[4])->name);
+    cr_assert_null(wgc_weakref_holdings(h, R[2]));
+    cr_assert_eq(wgc_weakref_holdings(h, R[4]), (void *)(uintptr_t)0x11);
+    /* kept during the job [W6] */
+    R[0] = R[1] = NULL;
+    collect(h);
+    cr_assert_not_null(wgc_weakref_deref(h, R[2]));
+    cr_assert(wgc_end_job(h));
+    collect(h);
+    cr_assert_null(wgc_weakref_deref(h, R[2]), "target kept by a bare ref [W5]");
+    cr_assert_null(wgc_weakref_deref(h, R[4]));
+    cr_assert(died[1] && died[2]);
+    cr_assert_null(wgc_weakref_deref(h, R[3]));
+    /* clear works and stays empty [W4] */
+    R[5] = mk(h, 3);
+    R[6] = wgc_weakref_new(h, R[5], NULL);
+    cr_assert(wgc_end_job(h));
+    cr_assert(wgc_weakref_clear(h, R[6]));
+    collect(h);
+    cr_assert_null(wgc_weakref_deref(h, R[6]));
+    cr_assert(!died[3]);
+    wgc_heap_free(h);
+}
+
 /* A group executor / registry callback used by W3: at its first call it
  * checks that every other weak reference to the dead target is empty. */
 static wgc_heap *w3_heap;

@@ -14,12 +14,19 @@ enum weakref_flags {
     REF_QUEUED = 2           /* waiting in its group's queue */
 };
 
-/* A plain WeakRef: 24 bytes, a 32-byte cell. */
+/* A plain WeakRef: 24 bytes, a 32-byte cell.  Every kind of ref starts
+ * with its target. */
 struct wgc_weakref {
     void *target;            /* weak [W1] */
     void *holdings;          /* strong if REF_HOLDINGS_TRACED */
     uintptr_t flags;
 };
+
+/* A WeakRef made without holdings is its target alone: 8 bytes, a 16-byte
+ * cell (wgc__weakref_bare_type).  Only `target` may be touched. */
+typedef struct bare_ref {
+    void *target;            /* weak [W1] */
+} bare_ref;
 
 /* A group's ref: a WeakRef with queue links.  While queued the group holds
  * it (and so its holdings) strongly [W7]; the links are traced by the
@@ -40,6 +47,7 @@ struct wgc_group {
 };
 
 extern const wgc_type wgc__weakref_type;
+extern const wgc_type wgc__weakref_bare_type;
 extern const wgc_type wgc__group_ref_type;
 
 /* Makes a ref of `type`, checking arguments as wgc_weakref_new does. */

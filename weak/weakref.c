@@ -14,6 +14,15 @@ static void trace_weakref(void *obj, wgc_visitor *v)
 
 const wgc_type wgc__weakref_type = {.name = "WeakRef", .trace = trace_weakref};
 
+static void trace_bare_ref(void *obj, wgc_visitor *v)
+{
+    wgc_visit_weak(v, &((bare_ref *)obj)->target);
+}
+
+/* Half the cell of a ref with holdings: a host that makes many refs
+ * without holdings allocates, zeroes and scans half the memory. */
+const wgc_type wgc__weakref_bare_type = {"WeakRef", trace_bare_ref, NULL, NULL};
+
 /* Cheap in release builds (the header's type), complete in debug builds:
  * a pointer that is not an object at all may crash the cheap check, as a
  * bad pointer crashes free(). */
@@ -22,7 +31,8 @@ static bool is_weakref(const wgc_heap *heap, const void *ref)
     if (!ref || (WGC_DEBUG_CHECKS && !wgc__is_allocated(heap, ref)))
         return false;
     const wgc_type *t = type_of(ref);
-    return t == &wgc__weakref_type || t == &wgc__group_ref_type;
+    return t == &wgc__weakref_bare_type || t == &wgc__weakref_type ||
+           t == &wgc__group_ref_type;
 }
 
 struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
@@ -38,16 +48,20 @@ struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
     /* Allocation may collect: the target and holdings must survive it. */
     void *rooted_holdings = traced ? holdings : NULL;
     struct wgc_weakref *ref = NULL;
-    WGC_FRAME(heap, &target, &rooted_holdings);
-    size_t size = type == &wgc__weakref_type ? sizeof(struct wgc_weakref)
-                                              : sizeof(group_ref);
-    ref = wgc_alloc(heap, type, size);
-    if (ref && !wgc__keep(heap, target))
+    bool bare = type == &wgc__weakref_type && !holdings;
+    size_t size = bare ? sizeof(bare_ref)
+                  : type == &wgc__weakref_type ? sizeof(struct wgc_weakref)
+                                               : sizeof(group_ref);
+    WGC__FRAME(heap, &target, &rooted_holdings);
+    ref = wgc_alloc(heap, bare ? &wgc__weakref_bare_type : type, size);
+    if (ref && heap->config.keep_during_job && !wgc__keep(heap, target))
         ref = NULL; /* the new ref is garbage; nothing else changed */
-    WGC_FRAME_POP(heap);
+    WGC__FRAME_POP(heap);
     if (!ref)
         return NULL;
     ref->target = target;
+    if (bare)
+        return ref;
     ref->holdings = holdings;
     ref->flags = traced ? REF_HOLDINGS_TRACED : 0;
     return ref;
@@ -66,9 +80,10 @@ void *wgc_weakref_deref(wgc_heap *heap, wgc_weakref *ref)
         wgc__fail(heap, WGC_EINVAL);
         return NULL;
     }
-    if (ref->target && !wgc__keep(heap, ref->target))
+    void *target = ref->target;
+    if (target && heap->config.keep_during_job && !wgc__keep(heap, target))
         return NULL;
-    return ref->target;
+    return target;
 }
 
 bool wgc_weakref_clear(wgc_heap *heap, wgc_weakref *ref)
@@ -94,5 +109,7 @@ void *wgc_weakref_holdings(wgc_heap *heap, wgc_weakref *ref)
         wgc__fail(heap, WGC_EINVAL);
         return NULL;
     }
+    if (type_of(ref) == &wgc__weakref_bare_type)
+        return NULL; /* made without holdings */
     return ref->holdings;
 }
