@@ -352,17 +352,6 @@ static inline bool wgc__enter(wgc_heap *heap)
         return true;
     return wgc__enter_refused(heap);
 }
-/* The library's own frames around its allocations (no user code runs
- * between push and pop): WGC_FRAME without the calls and their checks.
- * Around user callbacks the library keeps WGC_FRAME, whose pop catches a
- * frame the callback left behind. */
-#define WGC__FRAME(heap, ...)                                                \
-    void *const wgc_frame_slots_[] = {__VA_ARGS__};                          \
-    wgc_frame wgc_frame_ = {(heap)->frames, wgc_frame_slots_,                \
-                            sizeof wgc_frame_slots_ / sizeof wgc_frame_slots_[0]}; \
-    (heap)->frames = &wgc_frame_
-#define WGC__FRAME_POP(heap) ((heap)->frames = wgc_frame_.prev)
-
 /* Records `err` on heap and returns false: `return wgc__fail(h, E);`. */
 bool wgc__fail(wgc_heap *heap, wgc_error err);
 void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)

@@ -21,7 +21,7 @@ static void trace_bare_ref(void *obj, wgc_visitor *v)
 
 /* Half the cell of a ref with holdings: a host that makes many refs
  * without holdings allocates, zeroes and scans half the memory. */
-const wgc_type wgc__weakref_bare_type = {"WeakRef", trace_bare_ref, NULL, NULL};
+const wgc_type wgc__weakref_bare_type = {.name = "WeakRef", .trace = trace_bare_ref};
 
 /* Cheap in release builds (the header's type), complete in debug builds:
  * a pointer that is not an object at all may crash the cheap check, as a
@@ -52,11 +52,11 @@ struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
     size_t size = bare ? sizeof(bare_ref)
                   : type == &wgc__weakref_type ? sizeof(struct wgc_weakref)
                                                : sizeof(group_ref);
-    WGC__FRAME(heap, &target, &rooted_holdings);
+    WGC_FRAME(heap, &target, &rooted_holdings);
     ref = wgc_alloc(heap, bare ? &wgc__weakref_bare_type : type, size);
     if (ref && heap->config.keep_during_job && !wgc__keep(heap, target))
         ref = NULL; /* the new ref is garbage; nothing else changed */
-    WGC__FRAME_POP(heap);
+    WGC_FRAME_POP(heap);
     if (!ref)
         return NULL;
     ref->target = target;
