@@ -57,9 +57,9 @@ typedef struct span {
     uint8_t fresh;           /* data known to be all zero (small pages) */
     uint32_t ephemeron_keys; /* keys here with waiting ephemerons */
     uintptr_t owner;         /* ~(uintptr_t)heap: hidden from leak checkers */
-    /* During marking only: per object (by granule; one for a large object)
-     * the first ephemeron waiting on it, + 1 [M2]. */
-    uint32_t *ephemeron_heads;
+    /* During marking only: per object (by granule; one word for a large
+     * object) the ephemerons waiting on it, encoded as in [M2]. */
+    uintptr_t *ephemeron_heads;
 } span;
 
 typedef struct page {
@@ -198,10 +198,11 @@ typedef struct weak_record {
     uint64_t seq;             /* notify order within one collection */
 } weak_record;
 
-/* An ephemeron waiting for its key to be marked. */
+/* An ephemeron waiting for its key to be marked that is not a lone pair
+ * (see [M2] in gc/mark.c): a record. */
 typedef struct ephemeron {
     void *key_slot, *value_slot;
-    size_t next;              /* next ephemeron waiting on the same key */
+    uintptr_t next;           /* the next one waiting on the same key, [M2] */
 } ephemeron;
 
 /* Objects with behaviour inside a collection: weak maps, registries,
@@ -268,7 +269,7 @@ struct wgc_heap {
     bool weak_overflow;
     vec ephemerons;
     vec ephemeron_spans;      /* spans with ephemeron_heads this collection */
-    vec ephemeron_head_pool;  /* zeroed head arrays kept for the next one */
+    vec ephemeron_head_pool;  /* zeroed page head arrays kept for the next one */
     bool ephemeron_overflow;
     bool queued_cleanup;      /* this collection queued cleanup work */
 
