@@ -271,6 +271,7 @@ struct wgc_heap {
     vec ephemeron_spans;      /* spans with ephemeron_heads this collection */
     vec ephemeron_head_pool;  /* zeroed page head arrays kept for the next one */
     bool ephemeron_overflow;
+    bool ephemeron_entries_died; /* a waiting weak-map entry's key died [M2] */
     bool queued_cleanup;      /* this collection queued cleanup work */
 
     /* objects whose type has a destructor, in allocation order */
@@ -394,6 +395,13 @@ void wgc__mark_free(wgc_heap *heap);
  * notifications of one collection run in increasing `seq` [F4]. */
 void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
                             weak_notify_fn notify, uint64_t seq);
+/* wgc_visit_ephemeron for a table that empties its own dead entries (the
+ * weak map): an entry whose key is not yet marked waits by its value,
+ * read now (slots do not change during marking), and true is returned.
+ * Its slots are then left alone: when heap->ephemeron_entries_died is set
+ * after the weak step, the table empties every entry of an unmarked key
+ * in its after_weak, before any user code runs [W3]. */
+bool wgc__visit_entry(wgc_visitor *v, void *key_slot, void *value_slot);
 
 /* ============================================================ collect.c */
 

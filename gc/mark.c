@@ -219,17 +219,22 @@ void wgc_visit_weak(wgc_visitor *v, void *slot)
  * side array (a word per 16-byte granule; one word for a large object):
  *
  *   0                       nothing waits on the key;
- *   a key slot (bit 0 clear) one ephemeron waits, a pair: its value slot
- *                           is the word after its key slot, as in a weak
- *                           map's entry;
- *   (i << 1) | WAIT_RECORD  record i of heap->ephemerons, whose `next`
- *                           continues the list in the same encoding.
+ *   a key slot (tag 0)      one ephemeron waits, a pair: its value slot is
+ *                           the word after its key slot;
+ *   a value | WAIT_VALUE    one weak-map entry waits (wgc__visit_entry):
+ *                           its value object itself (NULL allowed), its
+ *                           slots are the map's business;
+ *   (i << 2) | WAIT_RECORD  record i of heap->ephemerons, whose `next`
+ *                           continues the list in the same encoding (a
+ *                           record with a NULL key slot holds a value).
  *
- * So the usual ephemeron (a pair, alone on its key) waits and is released
- * without a record: one word written, one read back.  Records (24 bytes,
- * and a page fault per 170 of them the first time) were most of the cost
- * of a chain traced against its order. */
+ * So the usual ephemeron, alone on its key, waits and is released without
+ * a record: one word written, one read back; a weak-map entry is not even
+ * read again.  Records (24 bytes, and a page fault per 170 of them the
+ * first time) were most of the cost of a chain traced against its order. */
+#define WAIT_TAGS ((uintptr_t)3)
 #define WAIT_RECORD ((uintptr_t)1)
+#define WAIT_VALUE ((uintptr_t)2)
 
 static inline uintptr_t *waiting_head(span *s, const void *key)
 {
@@ -238,27 +243,28 @@ static inline uintptr_t *waiting_head(span *s, const void *key)
     return &s->ephemeron_heads[(size_t)((const char *)key - (const char *)s) / WGC_GRANULE];
 }
 
-/* Whether a waiting (key, value) can be stored as its key slot alone. */
-static inline bool is_pair(const void *key_slot, const void *value_slot)
-{
-    return ((uintptr_t)key_slot & WAIT_RECORD) == 0 &&
-           (const char *)value_slot == (const char *)key_slot + sizeof(void *);
-}
-
-/* Decodes the waiting ephemeron `w` (non-zero) into its slots and returns
- * the next one of the same key (0 at the end). */
+/* Decodes the waiting ephemeron `w` (non-zero) and returns the next one of
+ * the same key (0 at the end): its slots, or a NULL key slot and in
+ * *value_slot the value itself (a weak-map entry's). */
 static inline uintptr_t waiting_slots(const wgc_heap *heap, uintptr_t w,
                                       void **key_slot, void **value_slot)
 {
-    if (w & WAIT_RECORD) {
-        const ephemeron *e = &VEC_AT(&heap->ephemerons, ephemeron, w >> 1);
+    switch (w & WAIT_TAGS) {
+    case WAIT_RECORD: {
+        const ephemeron *e = &VEC_AT(&heap->ephemerons, ephemeron, w >> 2);
         *key_slot = e->key_slot;
         *value_slot = e->value_slot;
         return e->next;
     }
-    *key_slot = (void *)w;
-    *value_slot = (char *)w + sizeof(void *);
-    return 0;
+    case WAIT_VALUE:
+        *key_slot = NULL;
+        *value_slot = (void *)(w & ~WAIT_TAGS);
+        return 0;
+    default:
+        *key_slot = (void *)w;
+        *value_slot = (char *)w + sizeof(void *);
+        return 0;
+    }
 }
 
 /* Gives span s its side array of heads, zero; false if out of memory.
@@ -285,23 +291,31 @@ static bool heads_attach(wgc_heap *heap, span *s)
     return true;
 }
 
-/* Makes the ephemeron wait for its key [M2]; false if out of memory. */
+/* Makes the ephemeron wait for its key [M2], by its value if `by_value`;
+ * false if out of memory. */
 static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
-                           void *value_slot)
+                           void *value_slot, bool by_value)
 {
     span *s = span_of(key);
     if (WGC_UNLIKELY(!s->ephemeron_heads) && !heads_attach(heap, s))
         return false;
     uintptr_t *head = waiting_head(s, key);
     uintptr_t old = *head;
-    if (old == 0 && is_pair(key_slot, value_slot)) {
+    if (by_value) {
+        key_slot = NULL;
+        value_slot = slot_load(value_slot);
+    }
+    if (old == 0 && by_value) {
+        *head = (uintptr_t)value_slot | WAIT_VALUE; /* objects: 16-aligned */
+    } else if (old == 0 && ((uintptr_t)key_slot & WAIT_TAGS) == 0 &&
+               (char *)value_slot == (char *)key_slot + sizeof(void *)) {
         *head = (uintptr_t)key_slot;
     } else {
         ephemeron *e = wgc__vec_push(heap, &heap->ephemerons);
         if (!e)
             return false;
         *e = (ephemeron){key_slot, value_slot, old};
-        *head = ((uintptr_t)(heap->ephemerons.count - 1) << 1) | WAIT_RECORD;
+        *head = ((uintptr_t)(heap->ephemerons.count - 1) << 2) | WAIT_RECORD;
     }
     if (old == 0)
         s->ephemeron_keys++;
@@ -322,38 +336,51 @@ static void ephemerons_release(wgc_heap *heap, wgc_visitor *v, void *key)
         void *key_slot, *value_slot;
         w = waiting_slots(heap, w, &key_slot, &value_slot);
         heap->stats.ephemerons_resolved++;
-        wgc_visit(v, value_slot);
+        wgc_visit(v, key_slot ? value_slot : &value_slot);
     } while (w);
 }
 
-void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
+static bool visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot,
+                            bool by_value)
 {
     void *key = slot_load(key_slot);
     if (!key)
-        return;
+        return false;
     wgc_heap *heap = v->heap;
     switch (v->mode) {
     case VISIT_MARK:
         if (is_marked(heap, key)) {
             heap->stats.ephemerons_resolved++;
             wgc_visit(v, value_slot);
-        } else if (!heap->ephemeron_overflow &&
-                   !ephemeron_wait(heap, key, key_slot, value_slot)) {
-            heap->ephemeron_overflow = true;
+            return false;
         }
-        return;
+        if (!heap->ephemeron_overflow &&
+            !ephemeron_wait(heap, key, key_slot, value_slot, by_value))
+            heap->ephemeron_overflow = true;
+        return true;
     case VISIT_FIX_WEAK:
         if (!is_marked(heap, key)) {
             slot_store(key_slot, NULL);
             slot_store(value_slot, NULL);
             heap->stats.weak_slots_cleared++;
         }
-        return;
+        return false;
     case VISIT_VERIFY:
         wgc__verify_slot(v, key_slot, "ephemeron key");
         wgc__verify_slot(v, value_slot, "ephemeron value");
-        return;
+        return false;
     }
+    return false;
+}
+
+void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
+{
+    visit_ephemeron(v, key_slot, value_slot, false);
+}
+
+bool wgc__visit_entry(wgc_visitor *v, void *key_slot, void *value_slot)
+{
+    return visit_ephemeron(v, key_slot, value_slot, true);
 }
 
 /* ============================================================ the phases */
@@ -490,6 +517,8 @@ void wgc__process_weak(wgc_heap *heap)
 {
     bool fallback = heap->weak_overflow || heap->ephemeron_overflow;
     if (fallback) {
+        /* (weak-map entries too: their dead keys are cleared here) */
+        heap->ephemeron_entries_died = false;
         wgc_visitor v = {heap, VISIT_FIX_WEAK};
         wgc__roots_trace(heap, &v);
         wgc__each_object(heap, true, trace_marked, &v);
@@ -500,6 +529,7 @@ void wgc__process_weak(wgc_heap *heap)
          * collection.  A key marked while the mark stack overflowed [M1]
          * may still have waiters (its release was lost, the rescan traced
          * their values): they are only unhooked. */
+        bool entries_died = false;
         vec *spans = &heap->ephemeron_spans;
         for (size_t i = 0; i < spans->count; i++) {
             span *sp = VEC_AT(spans, span *, i);
@@ -515,6 +545,10 @@ void wgc__process_weak(wgc_heap *heap)
                 do {
                     void *key_slot, *value_slot;
                     w = waiting_slots(heap, w, &key_slot, &value_slot);
+                    if (!key_slot) { /* a weak map's entry: it looks */
+                        entries_died = true;
+                        continue;
+                    }
                     void *key = slot_load(key_slot);
                     /* (NULL: the same ephemeron waited twice, after an
                      * overflow, and was cleared just now) */
@@ -526,6 +560,7 @@ void wgc__process_weak(wgc_heap *heap)
                 } while (w);
             }
         }
+        heap->ephemeron_entries_died = entries_died;
         /* Clear every dead slot, gather those that notify, then notify in
          * registration order: delivery order must not depend on the order
          * marking happened to meet the slots [F4]. */

@@ -927,8 +927,8 @@ static void pset(void *slot, void *p)
 }
 
 /* Several ephemerons of every layout wait on one key: a pair table, a
- * split table, a packed table and a weak map, on a small key and on a
- * large one.  The live keys are reached only at the end of a 300-object
+ * split table, a packed table and two weak maps (one with NULL values for
+ * keys 2 and 4), on a small key and on a large one.  The live keys are reached only at the end of a 300-object
  * list hanging from R[0], after every table has been traced, so each
  * ephemeron waits; the dead keys are never reached.  Every waiting value
  * of a live key must be traced, every slot of a dead key cleared [W12]. */
@@ -949,6 +949,7 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
     R[3] = wgc_alloc(h, &ptable_type, sizeof(ptable));
     cr_assert_not_null(R[3]);
     R[4] = wgc_weakmap_new(h);
+    R[9] = wgc_weakmap_new(h);
     R[5] = mk(h, 1);                                   /* live small key */
     R[6] = wgc_alloc(h, &obj_type, 3 * 8192);          /* live large key */
     cr_assert_not_null(R[6]);
@@ -972,6 +973,8 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
         }
         obj *mv = mk(h, 10 * (k + 1) + 3);
         cr_assert(wgc_weakmap_set(h, R[4], key, mv));
+        mv = k % 2 ? NULL : mk(h, 10 * (k + 1) + 4);
+        cr_assert(wgc_weakmap_set(h, R[9], key, mv));
     }
     /* the live keys hang from the list's last object only */
     obj *last = R[0];
@@ -985,9 +988,9 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
 
     for (int k = 0; k < 2; k++) {
         cr_assert_not(died[k + 1], "live key %d collected", k + 1);
-        for (int t = 0; t < 4; t++)
+        for (int t = 0; t < 5; t++)
             cr_assert_not(died[10 * (k + 1) + t], "value %d of live key %d collected",
-                          t, k + 1); /* (key 2 has no value 2: never dies) */
+                          t, k + 1); /* (key 2 has no values 2, 4: never die) */
         cr_assert_not_null(et->e[k].value);
         cr_assert_not_null(st->slots[4 + k]);
     }
@@ -995,7 +998,11 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
     cr_assert_eq(((obj *)pget(&pt->e[0].value))->id, 12);
     cr_assert_eq(((obj *)wgc_weakmap_get(h, R[4], last->a))->id, 13);
     cr_assert_eq(((obj *)wgc_weakmap_get(h, R[4], last->b))->id, 23);
+    cr_assert_eq(((obj *)wgc_weakmap_get(h, R[9], last->a))->id, 14);
+    cr_assert(wgc_weakmap_has(h, R[9], last->b));
+    cr_assert_null(wgc_weakmap_get(h, R[9], last->b));
     cr_assert_eq(wgc_weakmap_count(h, R[4]), 2, "dead keys' entries kept");
+    cr_assert_eq(wgc_weakmap_count(h, R[9]), 2, "dead keys' entries kept");
     for (int k = 2; k < 4; k++) {
         cr_assert(died[k + 1], "dead key %d kept", k + 1);
         cr_assert(died[10 * (k + 1)] && died[10 * (k + 1) + 1] && died[10 * (k + 1) + 3],
@@ -1004,6 +1011,7 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
         cr_assert(st->slots[k] == NULL && st->slots[4 + k] == NULL);
     }
     cr_assert(died[32], "the packed table's value of dead key 3 kept");
+    cr_assert(died[34], "the second map's value of dead key 3 kept");
     cr_assert(pget(&pt->e[1].key) == NULL && pget(&pt->e[1].value) == NULL);
 
     /* again, now that every waiting list was emptied: the side arrays
@@ -1011,11 +1019,14 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
     collect(h);
     cr_assert_not(died[1] || died[2] || died[11] || died[21] || died[13] || died[23]);
     cr_assert_eq(wgc_weakmap_count(h, R[4]), 2);
+    cr_assert_eq(wgc_weakmap_count(h, R[9]), 2);
     /* then the live keys die too */
     last->a = last->b = NULL;
     collect(h);
     cr_assert(died[1] && died[2] && died[10] && died[12] && died[20] && died[23]);
+    cr_assert(died[14]);
     cr_assert_eq(wgc_weakmap_count(h, R[4]), 0);
+    cr_assert_eq(wgc_weakmap_count(h, R[9]), 0);
     cr_assert(pget(&pt->e[0].key) == NULL);
     wgc_heap_free(h);
 }
