@@ -85,6 +85,7 @@ static const wgc_type etable_type = {"etable", etable_trace, NULL, NULL};
 #define NROOTS 64
 static void *R[NROOTS];
 static void *weak_roots[4]; /* weak slots reported by the root callback */
+static void *eph_roots[4];  /* two ephemerons reported by the root callback */
 
 static void trace_R(wgc_visitor *v, void *user)
 {
@@ -92,6 +93,8 @@ static void trace_R(wgc_visitor *v, void *user)
     wgc_visit_array(v, R, NROOTS);
     for (int i = 0; i < 4; i++)
         wgc_visit_weak(v, &weak_roots[i]);
+    wgc_visit_ephemeron(v, &eph_roots[0], &eph_roots[1]);
+    wgc_visit_ephemeron(v, &eph_roots[2], &eph_roots[3]);
 }
 
 static wgc_heap *heap_with(bool auto_collect, bool keep)
@@ -927,8 +930,9 @@ static void pset(void *slot, void *p)
 }
 
 /* Several ephemerons of every layout wait on one key: a pair table, a
- * split table, a packed table and two weak maps (one with NULL values for
- * keys 2 and 4), on a small key and on a large one.  The live keys are reached only at the end of a 300-object
+ * split table, a packed table, two weak maps (one with NULL values for
+ * keys 2 and 4) and pairs in static memory, far from the heap (keys 1 and
+ * 3), on a small key and on a large one.  The live keys are reached only at the end of a 300-object
  * list hanging from R[0], after every table has been traced, so each
  * ephemeron waits; the dead keys are never reached.  Every waiting value
  * of a live key must be traced, every slot of a dead key cleared [W12]. */
@@ -975,6 +979,10 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
         cr_assert(wgc_weakmap_set(h, R[4], key, mv));
         mv = k % 2 ? NULL : mk(h, 10 * (k + 1) + 4);
         cr_assert(wgc_weakmap_set(h, R[9], key, mv));
+        if (k % 2 == 0) {
+            eph_roots[k] = key;
+            eph_roots[k + 1] = mk(h, 10 * (k + 1) + 5);
+        }
     }
     /* the live keys hang from the list's last object only */
     obj *last = R[0];
@@ -988,9 +996,9 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
 
     for (int k = 0; k < 2; k++) {
         cr_assert_not(died[k + 1], "live key %d collected", k + 1);
-        for (int t = 0; t < 5; t++)
+        for (int t = 0; t < 6; t++)
             cr_assert_not(died[10 * (k + 1) + t], "value %d of live key %d collected",
-                          t, k + 1); /* (key 2 has no values 2, 4: never die) */
+                          t, k + 1); /* (key 2 has no values 2, 4, 5: never die) */
         cr_assert_not_null(et->e[k].value);
         cr_assert_not_null(st->slots[4 + k]);
     }
@@ -1012,6 +1020,9 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
     }
     cr_assert(died[32], "the packed table's value of dead key 3 kept");
     cr_assert(died[34], "the second map's value of dead key 3 kept");
+    cr_assert(died[35], "the static pair's value of dead key 3 kept");
+    cr_assert(eph_roots[2] == NULL && eph_roots[3] == NULL);
+    cr_assert(eph_roots[0] == last->a && ((obj *)eph_roots[1])->id == 15);
     cr_assert(pget(&pt->e[1].key) == NULL && pget(&pt->e[1].value) == NULL);
 
     /* again, now that every waiting list was emptied: the side arrays
@@ -1024,7 +1035,8 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
     last->a = last->b = NULL;
     collect(h);
     cr_assert(died[1] && died[2] && died[10] && died[12] && died[20] && died[23]);
-    cr_assert(died[14]);
+    cr_assert(died[14] && died[15]);
+    cr_assert(eph_roots[0] == NULL && eph_roots[1] == NULL);
     cr_assert_eq(wgc_weakmap_count(h, R[4]), 0);
     cr_assert_eq(wgc_weakmap_count(h, R[9]), 0);
     cr_assert(pget(&pt->e[0].key) == NULL);
