@@ -198,8 +198,9 @@ typedef struct weak_record {
     uint64_t seq;             /* notify order within one collection */
 } weak_record;
 
-/* An ephemeron waiting for its key to be marked that is not a lone pair
- * (see [M2] in gc/mark.c): a record. */
+/* An ephemeron waiting for its key to be marked that needs a record: not
+ * alone on its key, or not a key/value pair (see [M2] in gc/mark.c).  A
+ * NULL key_slot: a weak-map entry waiting by value, value_slot its value. */
 typedef struct ephemeron {
     void *key_slot, *value_slot;
     uintptr_t next;           /* the next one waiting on the same key, [M2] */

@@ -3,8 +3,9 @@
  * ephemerons (rules W10 to W13 of docs/weak.md).
  *
  * Entries live in a pool chained from buckets by index, so that a
- * collection can empty dead entries (their slots are ephemerons, cleared
- * in the weak step) and unlink them afterwards without allocating.  Each
+ * collection can empty dead entries (their slots are ephemerons: cleared
+ * in the weak step, or by after_weak for those that waited by value [M2])
+ * and unlink them afterwards without allocating.  Each
  * entry remembers its bucket: an emptied entry no longer has a key to
  * hash, and a scan of the pool in memory order is far cheaper than a walk
  * of every chain.
