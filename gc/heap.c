@@ -254,7 +254,7 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
     wgc__vec_init(&heap->weak_slots, sizeof(void *));
     wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
     wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
-    wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uint32_t *));
+    wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uintptr_t *));
     wgc__vec_init(&heap->destructibles, sizeof(void *));
     wgc__vec_init(&heap->specials, sizeof(special *));
     wgc__vec_init(&heap->owners, sizeof(special *));
@@ -299,7 +299,7 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->ephemerons);
     wgc__vec_free(&heap->ephemeron_spans);
     for (size_t i = 0; i < heap->ephemeron_head_pool.count; i++)
-        free(VEC_AT(&heap->ephemeron_head_pool, uint32_t *, i));
+        free(VEC_AT(&heap->ephemeron_head_pool, uintptr_t *, i));
     wgc__vec_free(&heap->ephemeron_head_pool);
     wgc__vec_free(&heap->destructibles);
     wgc__vec_free(&heap->specials);

@@ -57,9 +57,9 @@ typedef struct span {
     uint8_t fresh;           /* data known to be all zero (small pages) */
     uint32_t ephemeron_keys; /* keys here with waiting ephemerons */
     uintptr_t owner;         /* ~(uintptr_t)heap: hidden from leak checkers */
-    /* During marking only: per object (by granule; one for a large object)
-     * the first ephemeron waiting on it, + 1 [M2]. */
-    uint32_t *ephemeron_heads;
+    /* During marking only: per object (by granule; one word for a large
+     * object) the ephemerons waiting on it, encoded as in [M2]. */
+    uintptr_t *ephemeron_heads;
 } span;
 
 typedef struct page {
@@ -222,10 +222,12 @@ typedef struct weak_record {
     uint64_t seq;             /* notify order within one collection */
 } weak_record;
 
-/* An ephemeron waiting for its key to be marked. */
+/* An ephemeron waiting for its key to be marked that needs a record: not
+ * alone on its key, or not a key/value pair (see [M2] in gc/mark.c).  A
+ * NULL key_slot: a weak-map entry waiting by value, value_slot its value. */
 typedef struct ephemeron {
     void *key_slot, *value_slot;
-    size_t next;              /* next ephemeron waiting on the same key */
+    uintptr_t next;           /* the next one waiting on the same key, [M2] */
 } ephemeron;
 
 /* Objects with behaviour inside a collection: weak maps, registries,
@@ -292,8 +294,9 @@ struct wgc_heap {
     bool weak_overflow;
     vec ephemerons;
     vec ephemeron_spans;      /* spans with ephemeron_heads this collection */
-    vec ephemeron_head_pool;  /* zeroed head arrays kept for the next one */
+    vec ephemeron_head_pool;  /* zeroed page head arrays kept for the next one */
     bool ephemeron_overflow;
+    bool ephemeron_entries_died; /* a waiting weak-map entry's key died [M2] */
     bool queued_cleanup;      /* this collection queued cleanup work */
 
     /* objects whose type has a destructor, in allocation order */
@@ -419,6 +422,13 @@ void wgc__trace_object(void *obj, wgc_visitor *v);
  * notifications of one collection run in increasing `seq` [F4]. */
 void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
                             weak_notify_fn notify, uint64_t seq);
+/* wgc_visit_ephemeron for a table that empties its own dead entries (the
+ * weak map): an entry whose key is not yet marked waits by its value,
+ * read now (slots do not change during marking), and true is returned.
+ * Its slots are then left alone: when heap->ephemeron_entries_died is set
+ * after the weak step, the table empties every entry of an unmarked key
+ * in its after_weak, before any user code runs [W3]. */
+bool wgc__visit_entry(wgc_visitor *v, void *key_slot, void *value_slot);
 
 /* ============================================================ collect.c */
 

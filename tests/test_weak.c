@@ -12,6 +12,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,7 @@ static const wgc_type etable_type = {.name = "etable", .trace = etable_trace};
 #define NROOTS 64
 static void *R[NROOTS];
 static void *weak_roots[4]; /* weak slots reported by the root callback */
+static void *eph_roots[4];  /* two ephemerons reported by the root callback */
 
 static void trace_R(wgc_visitor *v, void *user)
 {
@@ -91,6 +93,8 @@ static void trace_R(wgc_visitor *v, void *user)
     wgc_visit_array(v, R, NROOTS);
     for (int i = 0; i < 4; i++)
         wgc_visit_weak(v, &weak_roots[i]);
+    wgc_visit_ephemeron(v, &eph_roots[0], &eph_roots[1]);
+    wgc_visit_ephemeron(v, &eph_roots[2], &eph_roots[3]);
 }
 
 static wgc_heap *heap_with(bool auto_collect, bool keep)
@@ -912,6 +916,168 @@ Test(weak, W12_adversarial_ephemeron_chain_converges)
             cr_assert(died[1000 + i], "key %d after the cut lived", i);
     }
     free(keys);
+    wgc_heap_free(h);
+}
+
+/* Embedder tables whose ephemerons are not lone pairs [M2]: keys and
+ * values in separate arrays (the value slot is not the word after the key
+ * slot), and a packed table whose key slots are not even. */
+typedef struct stable {
+    size_t n;
+    void *slots[]; /* n keys, then n values */
+} stable;
+
+static void stable_trace(void *o, wgc_visitor *v)
+{
+    stable *t = o;
+    for (size_t i = 0; i < t->n; i++)
+        wgc_visit_ephemeron(v, &t->slots[i], &t->slots[t->n + i]);
+}
+
+static const wgc_type stable_type = {.name = "stable", .trace = stable_trace};
+
+typedef struct __attribute__((packed)) pentry {
+    char pad;
+    void *key, *value;
+} pentry;
+
+typedef struct ptable {
+    pentry e[2];
+} ptable;
+
+static void ptable_trace(void *o, wgc_visitor *v)
+{
+    ptable *t = o;
+    for (size_t i = 0; i < 2; i++)
+        wgc_visit_ephemeron(v, (char *)&t->e[i] + offsetof(pentry, key),
+                            (char *)&t->e[i] + offsetof(pentry, value));
+}
+
+static const wgc_type ptable_type = {.name = "ptable", .trace = ptable_trace};
+
+static void *pget(const void *slot)
+{
+    void *p;
+    memcpy(&p, slot, sizeof p);
+    return p;
+}
+
+static void pset(void *slot, void *p)
+{
+    memcpy(slot, &p, sizeof p);
+}
+
+/* Several ephemerons of every layout wait on one key: a pair table, a
+ * split table, a packed table, two weak maps (one with NULL values for
+ * keys 2 and 4) and pairs in static memory, far from the heap (keys 1 and
+ * 3), on a small key and on a large one.  The live keys are reached only at the end of a 300-object
+ * list hanging from R[0], after every table has been traced, so each
+ * ephemeron waits; the dead keys are never reached.  Every waiting value
+ * of a live key must be traced, every slot of a dead key cleared [W12]. */
+Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
+{
+    wgc_heap *h = heap_with(false, false);
+    /* R[0]: the list's head, rooted first so that it is traced last */
+    for (int i = 0; i < 300; i++) {
+        obj *o = mk(h, MAX_IDS);
+        o->a = R[0];
+        R[0] = o;
+    }
+    R[1] = new_etable(h, 4);
+    stable *st = wgc_alloc(h, &stable_type, sizeof(stable) + 8 * sizeof(void *));
+    cr_assert_not_null(st);
+    st->n = 4;
+    R[2] = st;
+    R[3] = wgc_alloc(h, &ptable_type, sizeof(ptable));
+    cr_assert_not_null(R[3]);
+    R[4] = wgc_weakmap_new(h);
+    R[9] = wgc_weakmap_new(h);
+    R[5] = mk(h, 1);                                   /* live small key */
+    R[6] = wgc_alloc(h, &obj_type, 3 * 8192);          /* live large key */
+    cr_assert_not_null(R[6]);
+    ((obj *)R[6])->id = 2;
+    R[7] = mk(h, 3);                                   /* dead small key */
+    R[8] = wgc_alloc(h, &obj_type, 3 * 8192);          /* dead large key */
+    cr_assert_not_null(R[8]);
+    ((obj *)R[8])->id = 4;
+    /* values 10.. : keys 1..4 each get one value per table (ids 10*key+t) */
+    etable *et = R[1];
+    ptable *pt = R[3];
+    for (int k = 0; k < 4; k++) {
+        void *key = R[5 + k];
+        et->e[k].key = key;
+        et->e[k].value = mk(h, 10 * (k + 1) + 0);
+        st->slots[k] = key;
+        st->slots[4 + k] = mk(h, 10 * (k + 1) + 1);
+        if (k % 2 == 0) { /* the packed table holds keys 1 and 3 */
+            pset(&pt->e[k / 2].key, key);
+            pset(&pt->e[k / 2].value, mk(h, 10 * (k + 1) + 2));
+        }
+        obj *mv = mk(h, 10 * (k + 1) + 3);
+        cr_assert(wgc_weakmap_set(h, R[4], key, mv));
+        mv = k % 2 ? NULL : mk(h, 10 * (k + 1) + 4);
+        cr_assert(wgc_weakmap_set(h, R[9], key, mv));
+        if (k % 2 == 0) {
+            eph_roots[k] = key;
+            eph_roots[k + 1] = mk(h, 10 * (k + 1) + 5);
+        }
+    }
+    /* the live keys hang from the list's last object only */
+    obj *last = R[0];
+    while (last->a)
+        last = last->a;
+    last->a = R[5];
+    last->b = R[6];
+    for (int i = 5; i <= 8; i++)
+        R[i] = NULL;
+    collect(h);
+
+    for (int k = 0; k < 2; k++) {
+        cr_assert_not(died[k + 1], "live key %d collected", k + 1);
+        for (int t = 0; t < 6; t++)
+            cr_assert_not(died[10 * (k + 1) + t], "value %d of live key %d collected",
+                          t, k + 1); /* (key 2 has no values 2, 4, 5: never die) */
+        cr_assert_not_null(et->e[k].value);
+        cr_assert_not_null(st->slots[4 + k]);
+    }
+    cr_assert_eq(pget(&pt->e[0].key), last->a);
+    cr_assert_eq(((obj *)pget(&pt->e[0].value))->id, 12);
+    cr_assert_eq(((obj *)wgc_weakmap_get(h, R[4], last->a))->id, 13);
+    cr_assert_eq(((obj *)wgc_weakmap_get(h, R[4], last->b))->id, 23);
+    cr_assert_eq(((obj *)wgc_weakmap_get(h, R[9], last->a))->id, 14);
+    cr_assert(wgc_weakmap_has(h, R[9], last->b));
+    cr_assert_null(wgc_weakmap_get(h, R[9], last->b));
+    cr_assert_eq(wgc_weakmap_count(h, R[4]), 2, "dead keys' entries kept");
+    cr_assert_eq(wgc_weakmap_count(h, R[9]), 2, "dead keys' entries kept");
+    for (int k = 2; k < 4; k++) {
+        cr_assert(died[k + 1], "dead key %d kept", k + 1);
+        cr_assert(died[10 * (k + 1)] && died[10 * (k + 1) + 1] && died[10 * (k + 1) + 3],
+                  "a value of dead key %d kept", k + 1);
+        cr_assert(et->e[k].key == NULL && et->e[k].value == NULL);
+        cr_assert(st->slots[k] == NULL && st->slots[4 + k] == NULL);
+    }
+    cr_assert(died[32], "the packed table's value of dead key 3 kept");
+    cr_assert(died[34], "the second map's value of dead key 3 kept");
+    cr_assert(died[35], "the static pair's value of dead key 3 kept");
+    cr_assert(eph_roots[2] == NULL && eph_roots[3] == NULL);
+    cr_assert(eph_roots[0] == last->a && ((obj *)eph_roots[1])->id == 15);
+    cr_assert(pget(&pt->e[1].key) == NULL && pget(&pt->e[1].value) == NULL);
+
+    /* again, now that every waiting list was emptied: the side arrays
+     * were left zero, and the live keys still are */
+    collect(h);
+    cr_assert_not(died[1] || died[2] || died[11] || died[21] || died[13] || died[23]);
+    cr_assert_eq(wgc_weakmap_count(h, R[4]), 2);
+    cr_assert_eq(wgc_weakmap_count(h, R[9]), 2);
+    /* then the live keys die too */
+    last->a = last->b = NULL;
+    collect(h);
+    cr_assert(died[1] && died[2] && died[10] && died[12] && died[20] && died[23]);
+    cr_assert(died[14] && died[15]);
+    cr_assert(eph_roots[0] == NULL && eph_roots[1] == NULL);
+    cr_assert_eq(wgc_weakmap_count(h, R[4]), 0);
+    cr_assert_eq(wgc_weakmap_count(h, R[9]), 0);
+    cr_assert(pget(&pt->e[0].key) == NULL);
     wgc_heap_free(h);
 }
 

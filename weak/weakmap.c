@@ -3,8 +3,9 @@
  * ephemerons (rules W10 to W13 of docs/weak.md).
  *
  * Entries live in a pool chained from buckets by index, so that a
- * collection can empty dead entries (their slots are ephemerons, cleared
- * in the weak step) and unlink them afterwards without allocating.  Each
+ * collection can empty dead entries (their slots are ephemerons: cleared
+ * in the weak step, or by after_weak for those that waited by value [M2])
+ * and unlink them afterwards without allocating.  Each
  * entry remembers its bucket: an emptied entry no longer has a key to
  * hash, and a scan of the pool in memory order is far cheaper than a walk
  * of every chain.
@@ -29,6 +30,7 @@ struct wgc_weakmap {
     uint32_t capacity;       /* pool capacity == bucket_count */
     uint32_t count;          /* live entries */
     uint32_t free_list;
+    bool waited;             /* an entry waited in this collection's marking */
 };
 
 static uint32_t bucket_of(const struct wgc_weakmap *m, const void *key)
@@ -77,20 +79,33 @@ static bool resize(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
     return true;
 }
 
+/* Entries wait by value [M2]: the collector never reads them again, and
+ * after_weak empties those whose key died. */
 static void trace_weakmap(void *obj, wgc_visitor *v)
 {
     struct wgc_weakmap *m = obj;
+    bool waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++)
         if (m->pool[i].key)
-            wgc_visit_ephemeron(v, &m->pool[i].key, &m->pool[i].value);
+            waited |= wgc__visit_entry(v, &m->pool[i].key, &m->pool[i].value);
+    if (waited)
+        m->waited = true;
 }
 
-/* After the weak step: unlink emptied entries, then shrink [W12]. */
+/* After the weak step: empty the entries whose key died while they waited
+ * (only when such a key exists, and this map had entries waiting), unlink
+ * emptied entries, then shrink [W12]. */
 static void after_weak(wgc_heap *heap, special *sp)
 {
     struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
+    bool look = m->waited && heap->ephemeron_entries_died;
+    m->waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++) {
         entry *e = &m->pool[i];
+        if (look && e->key && !wgc__is_marked(heap, e->key)) {
+            e->key = e->value = NULL;
+            heap->stats.weak_slots_cleared++;
+        }
         if (e->key || e->bucket == NIL)
             continue;
         uint32_t *link = &m->buckets[e->bucket];
