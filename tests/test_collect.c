@@ -11,8 +11,6 @@
 #include <math.h>
 #include <pthread.h>
 
-#define MiB ((size_t)1 << 20)
-
 /* ======================================================== deep structures */
 
 typedef struct deep_job {
@@ -170,18 +168,6 @@ Test(collect, wide_tree)
 }
 
 /* ================================================== growth and shrinking */
-
-typedef struct kilo {
-    struct kilo *next;
-    unsigned char data[1000];
-} kilo;
-
-static void kilo_trace(void *obj, wgc_visitor *v)
-{
-    wgc_visit(v, &((kilo *)obj)->next);
-}
-
-static const wgc_type kilo_type = {.name = "kilo", .trace = kilo_trace};
 
 Test(collect, heap_grows_and_shrinks)
 {

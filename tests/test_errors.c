@@ -5,8 +5,6 @@
  */
 #include "common.h"
 
-#define MiB ((size_t)1 << 20)
-
 /* ================================================================ NULLs */
 
 Test(errors, null_heap)
@@ -481,18 +479,6 @@ Test(errors, last_error_sticks_until_cleared)
 
 /* A call that succeeds records no error, even when it ran into
  * max_heap_size on the way and had to collect to make room. */
-typedef struct kilo {
-    struct kilo *next;
-    unsigned char data[1000];
-} kilo;
-
-static void kilo_trace(void *obj, wgc_visitor *v)
-{
-    wgc_visit(v, &((kilo *)obj)->next);
-}
-
-static const wgc_type kilo_type = {.name = "kilo", .trace = kilo_trace};
-
 Test(errors, successful_alloc_records_no_error)
 {
     wgc_config cfg;

@@ -19,14 +19,7 @@
 
 #include "wgc.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "tools.h"
 
 /* ================================================================ objects */
 
@@ -707,8 +700,7 @@ static int count_cb(wgc_heap *h, void *holdings, void *user)
 
 Test(finalize, million_registrations_ninety_percent_die, .timeout = 120)
 {
-    const char *stress = getenv("WGC_STRESS");
-    size_t n = RUNNING_ON_VALGRIND ? 100000 : (stress && *stress) ? 20000 : 1000000;
+    size_t n = under_valgrind() ? 100000 : stress_interval() ? 20000 : 1000000;
     wgc_heap *h = heap_with(true);
     big_count = n / 10;
     big = calloc(big_count, sizeof *big);

@@ -34,14 +34,7 @@
 
 #include "wgc.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "tools.h"
 
 #define SEEDS 500
 #define SEEDS_VALGRIND 50
