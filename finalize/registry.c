@@ -284,9 +284,7 @@ static void destroy_registry(void *obj)
     free(r->targets);
     free(r->ctok);
     free(r->tokens);
-    if (r->sp.sig == WGC_SIG_REGISTRY)
-        wgc__special_remove(r->sp.heap, &r->sp);
-    r->sp.sig = WGC_SIG_DEAD;
+    wgc__special_remove(&r->sp);
 }
 
 static const wgc_type registry_type = {.name = "FinalizationRegistry",
@@ -331,13 +329,8 @@ static const special_ops registry_ops = {after_weak, queue_head, deliver};
 
 static bool check_registry(const wgc_registry *r)
 {
-    if (!r)
-        return false;
-    if (r->sp.sig != WGC_SIG_REGISTRY) {
-        wgc__misuse(NULL, "%p is not a live FinalizationRegistry", (const void *)r);
-        return false;
-    }
-    return wgc__check_heap(r->sp.heap);
+    return wgc__special_check(r ? &r->sp : NULL, WGC_SIG_REGISTRY,
+                              "FinalizationRegistry");
 }
 
 wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *user)
@@ -355,12 +348,7 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     r->user = user;
     r->head = r->tail = NIL;
     r->first_hole = UINT32_MAX;
-    r->sp.sig = WGC_SIG_REGISTRY;
-    if (!wgc__special_add(heap, &r->sp, &registry_ops)) {
-        r->sp.sig = 0;
-        return NULL;
-    }
-    return r;
+    return wgc__special_add(heap, &r->sp, &registry_ops, WGC_SIG_REGISTRY) ? r : NULL;
 }
 
 /* Room for one more cell at the end [R1]: closes the holes when they are

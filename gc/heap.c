@@ -157,7 +157,8 @@ void wgc__vec_free(vec *v)
 
 /* ================================================================ specials */
 
-bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops)
+bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
+                      uint32_t sig)
 {
     bool owner = ops->queue_head != NULL;
     if (!wgc__vec_reserve(heap, &heap->specials, 1) ||
@@ -171,16 +172,31 @@ bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops)
         sp->owner_index = (uint32_t)heap->owners.count;
         VEC_AT(&heap->owners, special *, heap->owners.count++) = sp;
     }
+    sp->sig = sig;
     return true;
+}
+
+bool wgc__special_check(const special *sp, uint32_t sig, const char *kind)
+{
+    if (!sp)
+        return false;
+    if (sp->sig != sig) {
+        wgc__misuse(NULL, "%p is not a live %s", (const void *)sp, kind);
+        return false;
+    }
+    return wgc__check_heap(sp->heap);
 }
 
 /* Specials die in the sweep, many at once: each leaves a hole, and one
  * pass closes them all (wgc__specials_compact), keeping creation order. */
-void wgc__special_remove(wgc_heap *heap, special *sp)
+void wgc__special_remove(special *sp)
 {
-    VEC_AT(&heap->specials, special *, sp->index) = NULL;
+    if (sp->sig == 0)
+        return; /* never listed: its constructor ran out of memory */
+    VEC_AT(&sp->heap->specials, special *, sp->index) = NULL;
     if (sp->ops->queue_head)
-        VEC_AT(&heap->owners, special *, sp->owner_index) = NULL;
+        VEC_AT(&sp->heap->owners, special *, sp->owner_index) = NULL;
+    sp->sig = WGC_SIG_DEAD;
 }
 
 static void close_holes(vec *v, bool owners)

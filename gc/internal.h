@@ -378,14 +378,22 @@ static inline void *wgc__vec_push(wgc_heap *heap, vec *v)
 void wgc__vec_free(vec *v);
 #define VEC_AT(v, type, i) (((type *)(v)->items)[i])
 
-bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops);
+/* Lists sp, a special just allocated (so still zero), and signs it with
+ * `sig`.  On failure (WGC_ENOMEM) it stays unsigned and unlisted: garbage
+ * whose destructor's wgc__special_remove does nothing. */
+bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
+                      uint32_t sig);
+/* The argument check of a registry's or group's public functions: a live
+ * special signed `sig` (reported as misuse otherwise) on a valid heap. */
+bool wgc__special_check(const special *sp, uint32_t sig, const char *kind);
 /* Delivers up to `max` entries of one owner's queue with deliver(sp, arg),
  * the owner rooted; stops at a failing callback (WGC_ECALLBACK). */
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
                   void *arg);
-/* Called by a special's destructor (in the sweep); the collection then
- * compacts the list with wgc__specials_compact. */
-void wgc__special_remove(wgc_heap *heap, special *sp);
+/* Called by a special's destructor (in the sweep): unlists it if it was
+ * listed and marks it dead; the collection then compacts the list with
+ * wgc__specials_compact. */
+void wgc__special_remove(special *sp);
 void wgc__specials_compact(wgc_heap *heap);
 
 /* ============================================================ pages.c */

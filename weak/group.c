@@ -77,11 +77,7 @@ static void trace_group(void *obj, wgc_visitor *v)
 
 static void destroy_group(void *obj)
 {
-    wgc_group *g = obj;
-    if (g->sp.sig != WGC_SIG_GROUP)
-        return; /* never listed: wgc_group_new failed */
-    wgc__special_remove(g->sp.heap, &g->sp);
-    g->sp.sig = WGC_SIG_DEAD;
+    wgc__special_remove(&((wgc_group *)obj)->sp);
 }
 
 static const wgc_type group_type = {.name = "WeakRefGroup", .trace = trace_group, .destroy = destroy_group};
@@ -131,13 +127,7 @@ static const special_ops group_ops = {NULL, queue_head, deliver};
 
 static bool check_group(const wgc_group *g)
 {
-    if (!g)
-        return false;
-    if (g->sp.sig != WGC_SIG_GROUP) {
-        wgc__misuse(NULL, "%p is not a live WeakRefGroup", (const void *)g);
-        return false;
-    }
-    return wgc__check_heap(g->sp.heap);
+    return wgc__special_check(g ? &g->sp : NULL, WGC_SIG_GROUP, "WeakRefGroup");
 }
 
 wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
@@ -149,13 +139,7 @@ wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
         return NULL;
     g->executor = executor;
     g->user = user;
-    g->sp.sig = WGC_SIG_GROUP;
-    if (!wgc__special_add(heap, &g->sp, &group_ops)) {
-        g->sp.sig = 0; /* garbage now; its destructor must not unlist it */
-        g->sp.heap = NULL;
-        return NULL;
-    }
-    return g;
+    return wgc__special_add(heap, &g->sp, &group_ops, WGC_SIG_GROUP) ? g : NULL;
 }
 
 wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)

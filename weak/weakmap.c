@@ -128,9 +128,7 @@ static void destroy_weakmap(void *obj)
     struct wgc_weakmap *m = obj;
     free(m->pool);
     free(m->buckets);
-    if (m->sp.sig == WGC_SIG_WEAKMAP)
-        wgc__special_remove(m->sp.heap, &m->sp);
-    m->sp.sig = WGC_SIG_DEAD;
+    wgc__special_remove(&m->sp);
 }
 
 static const wgc_type weakmap_type = {.name = "WeakMap", .trace = trace_weakmap, .destroy = destroy_weakmap};
@@ -155,12 +153,7 @@ wgc_weakmap *wgc_weakmap_new(wgc_heap *heap)
     if (!m)
         return NULL;
     m->free_list = NIL;
-    m->sp.sig = WGC_SIG_WEAKMAP;
-    if (!wgc__special_add(heap, &m->sp, &weakmap_ops)) {
-        m->sp.sig = 0;
-        return NULL;
-    }
-    return m;
+    return wgc__special_add(heap, &m->sp, &weakmap_ops, WGC_SIG_WEAKMAP) ? m : NULL;
 }
 
 bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
