@@ -15,7 +15,7 @@ _Static_assert(SMALL_MAX_SIZE == WGC_SMALL_MAX_, "wgc/heap.h's inline path");
 static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
                                        size_t size)
 {
-    return &heap->allocators[type_is_atomic(type)][wgc_size_class_(size)];
+    return &heap->allocators[wgc_type_pointer_free_(type)][wgc_size_class_(size)];
 }
 
 void wgc__allocators_init(wgc_heap *heap)
@@ -193,7 +193,7 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
     }
     if (!l)
         return NULL;
-    l->s.atomic = type_is_atomic(type);
+    l->s.atomic = wgc_type_pointer_free_(type);
     heap->budget = size < heap->budget ? heap->budget - size : 0;
     heap->claimed_bytes += size;
     heap->large_allocs++;
@@ -229,7 +229,7 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
         wgc__fail(heap, WGC_EOVERFLOW);
         return NULL;
     }
-    if (!type_words_fit(type, size)) {
+    if (!wgc_type_words_fit_(type, size)) {
         wgc__fail(heap, WGC_EINVAL);
         return NULL;
     }
@@ -267,20 +267,11 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
 
 /* Callers normally inline wgc_alloc_inline_ (wgc/heap.h), which comes here
  * when its run is spent or its checks fail; called directly (WGC_NO_INLINE,
- * or through a pointer) it is the same fast path. */
+ * or through a pointer) it takes the same fast path first. */
 void *(wgc_alloc)(wgc_heap *heap, const wgc_type *type, size_t size)
 {
-    if (WGC_LIKELY(heap && type && size <= SMALL_MAX_SIZE && !type->destroy &&
-                   type_words_fit(type, size))) {
-        allocator *a = allocator_for(heap, type, size);
-        uintptr_t cell = (uintptr_t)a->run->cursor;
-        if (WGC_LIKELY((uintptr_t)a->run->limit - cell >= a->cell_size)) {
-            a->run->cursor = (char *)(cell + a->cell_size);
-            *(uintptr_t *)cell = (uintptr_t)type;
-            return (char *)cell + WGC_HEADER_SIZE;
-        }
-    }
-    return wgc__alloc_slow(heap, type, size);
+    void *obj = wgc_alloc_fast_(heap, type, size);
+    return WGC_LIKELY(obj != NULL) ? obj : wgc__alloc_slow(heap, type, size);
 }
 
 /* ========================================================= introspection */

@@ -144,19 +144,6 @@ static inline const wgc_type *type_of(const void *obj)
     return (const wgc_type *)(*header_of(obj) & ~(uintptr_t)7);
 }
 
-/* Objects of a type with neither trace nor pointer_words hold no heap
- * pointers: they live in pointer-free pages and are never scanned. */
-static inline bool type_is_atomic(const wgc_type *t)
-{
-    return !t->trace && !t->pointer_words;
-}
-
-/* Whether every pointer word of the type lies within `size` bytes. */
-static inline bool type_words_fit(const wgc_type *t, size_t size)
-{
-    return size >= 64 * sizeof(void *) || !(t->pointer_words >> (size / sizeof(void *)));
-}
-
 /* Slots are read and written as bytes so that any pointer type may be
  * visited without breaking C's aliasing rules. */
 static inline void *slot_load(const void *slot)

@@ -39,7 +39,7 @@ static void verify_object(wgc_heap *heap, void *obj, void *arg)
             fprintf(stderr, "wgc: verify: object %p (%s) says it uses %zu bytes "
                     "of %zu\n", obj, t->name, t->size(obj), wgc_size_of(obj));
     }
-    if (!type_is_atomic(t)) {
+    if (!wgc_type_pointer_free_(t)) {
         st->object = obj;
         wgc__trace_object(obj, &st->v);
         st->object = NULL;

@@ -347,21 +347,41 @@ static inline size_t wgc_class_cell_(unsigned c)
     return ((size_t)1 << e) + ((size_t)(c - 8) % 4 + 1) * ((size_t)1 << (e - 2));
 }
 
+/* Objects of a type with neither trace nor pointer_words hold no heap
+ * pointers: they live in pointer-free pages and are never scanned. */
+static inline bool wgc_type_pointer_free_(const wgc_type *type)
+{
+    return !type->trace && !type->pointer_words;
+}
+
+/* Whether every pointer word of the type lies within `size` bytes. */
+static inline bool wgc_type_words_fit_(const wgc_type *type, size_t size)
+{
+    return size >= 64 * sizeof(void *) || !(type->pointer_words >> (size / sizeof(void *)));
+}
+
+/* The next cell of the current run, or NULL when the run is spent or the
+ * request needs the slow path (which also reports every error). */
+static inline void *wgc_alloc_fast_(wgc_heap *heap, const wgc_type *type, size_t size)
+{
+    if (!heap || !type || size > WGC_SMALL_MAX_ || type->destroy ||
+        !wgc_type_words_fit_(type, size))
+        return NULL;
+    unsigned c = wgc_size_class_(size);
+    size_t cell = wgc_class_cell_(c);
+    wgc_run_ *run = &((wgc_heap_inline_ *)heap)->runs[wgc_type_pointer_free_(type)][c];
+    char *p = run->cursor;
+    if ((size_t)(run->limit - p) < cell)
+        return NULL;
+    run->cursor = p + cell;
+    *(uintptr_t *)p = (uintptr_t)type; /* the header word */
+    return p + sizeof(uintptr_t);
+}
+
 static inline void *wgc_alloc_inline_(wgc_heap *heap, const wgc_type *type, size_t size)
 {
-    if (heap && type && size <= WGC_SMALL_MAX_ && !type->destroy &&
-        (size >= 64 * sizeof(void *) || !(type->pointer_words >> (size / sizeof(void *))))) {
-        unsigned c = wgc_size_class_(size);
-        size_t cell = wgc_class_cell_(c);
-        wgc_run_ *run = &((wgc_heap_inline_ *)heap)->runs[!type->trace && !type->pointer_words][c];
-        char *p = run->cursor;
-        if ((size_t)(run->limit - p) >= cell) {
-            run->cursor = p + cell;
-            *(uintptr_t *)p = (uintptr_t)type; /* the header word */
-            return p + sizeof(uintptr_t);
-        }
-    }
-    return (wgc_alloc)(heap, type, size);
+    void *obj = wgc_alloc_fast_(heap, type, size);
+    return obj ? obj : (wgc_alloc)(heap, type, size);
 }
 
 static inline bool wgc_frame_push_inline_(wgc_heap *heap, wgc_frame *frame,
