@@ -320,6 +320,19 @@ static inline bench_root *bench_root_new(void *obj)
 #endif
 #endif
 
+/* ============================================================ churn objects */
+
+/* The small object the churn workloads make by the million, one in ten
+ * kept, linked to the one before. */
+struct bench_obj {
+    struct bench_obj *next;
+    long id;
+    long data[2];
+};
+
+static const bench_type bench_obj_type = {.name = "obj",
+    .pointer_words = BENCH_WORD(struct bench_obj, next)};
+
 /* ======================================================== pointer arrays */
 
 /* A heap array of n object pointers (a scanned object of its own). */

@@ -17,19 +17,6 @@
 #error "this workload needs a collector: build it for wgc or bdwgc"
 #endif
 
-struct obj {
-    struct obj *next;
-    long id;
-    long data[2];
-};
-
-static void obj_trace(void *o, bench_visitor *v)
-{
-    bench_visit(v, &((struct obj *)o)->next);
-}
-
-static const bench_type obj_type = {.name = "obj", .trace = obj_trace};
-
 static struct {
     long n, delivered;
     unsigned char *seen;
@@ -65,7 +52,7 @@ int main(int argc, char **argv)
     bench_init();
     uint64_t t0 = bench_now_ns();
     struct bench_ptrs *kept = NULL;
-    struct obj *o = NULL;
+    struct bench_obj *o = NULL;
     bench_registry *reg = NULL;
     BENCH_FRAME(&kept, &o, &reg);
     kept = bench_ptrs_new((size_t)nkept);
@@ -73,7 +60,7 @@ int main(int argc, char **argv)
 
     long ran = 0;
     for (long i = 0; i < n; i++) {
-        o = bench_alloc(&obj_type, sizeof *o);
+        o = bench_alloc(&bench_obj_type, sizeof *o);
         o->next = NULL;
         o->id = i;
         o->data[0] = o->data[1] = i;
@@ -93,7 +80,7 @@ int main(int argc, char **argv)
         ran += (long)bench_run_cleanup();
     }
     for (long i = 0; i < nkept; i++)
-        BENCH_CHECK(((struct obj *)kept->item[i])->id == i * 10,
+        BENCH_CHECK(((struct bench_obj *)kept->item[i])->id == i * 10,
                     "kept object %ld damaged", i);
     BENCH_CHECK(ran == state.delivered, "drains report %ld, callbacks saw %ld",
                 ran, state.delivered);

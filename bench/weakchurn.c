@@ -20,26 +20,13 @@
 #error "this workload needs a collector: build it for wgc or bdwgc"
 #endif
 
-struct obj {
-    struct obj *next;
-    long id;
-    long data[2];
-};
-
-static void obj_trace(void *o, bench_visitor *v)
-{
-    bench_visit(v, &((struct obj *)o)->next);
-}
-
-static const bench_type obj_type = {.name = "obj", .trace = obj_trace};
-
 static long cleared;
 
 /* Checks the ref to object `id` as it leaves the window. */
 static void check_ref(bench_weak *w, long id, const struct bench_ptrs *kept,
                       bool final)
 {
-    struct obj *t = bench_weak_get(w);
+    struct bench_obj *t = bench_weak_get(w);
     if (id % 10 == 0)
         BENCH_CHECK(t == kept->item[id / 10],
                     "weak ref %ld to a kept object was cleared", id);
@@ -68,14 +55,14 @@ int main(int argc, char **argv)
     bench_init();
     uint64_t t0 = bench_now_ns();
     struct bench_ptrs *kept = NULL, *refs = NULL;
-    struct obj *o = NULL;
+    struct bench_obj *o = NULL;
     BENCH_FRAME(&kept, &refs, &o);
     kept = bench_ptrs_new((size_t)nkept);
     if (!control)
         refs = bench_ptrs_new((size_t)w);
 
     for (long i = 0; i < n; i++) {
-        o = bench_alloc(&obj_type, sizeof *o);
+        o = bench_alloc(&bench_obj_type, sizeof *o);
         o->next = NULL;
         o->id = i;
         o->data[0] = o->data[1] = i;
@@ -92,7 +79,7 @@ int main(int argc, char **argv)
 
     bench_collect();
     for (long i = 0; i < nkept; i++) {
-        struct obj *k = kept->item[i];
+        struct bench_obj *k = kept->item[i];
         BENCH_CHECK(k->id == i * 10, "kept object %ld damaged", i);
     }
     long final_cleared = 0;
