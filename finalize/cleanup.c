@@ -104,8 +104,13 @@ size_t wgc_cleanup_pending(const wgc_heap *heap)
         return 0;
     size_t pending = 0;
     const vec *owners = &heap->owners;
-    for (size_t i = 0; i < owners->count; i++)
-        pending += VEC_AT(owners, special *, i)->pending;
+    for (size_t i = 0; i < owners->count; i++) {
+        special *sp = VEC_AT(owners, special *, i);
+        uint64_t epoch, seq;
+        /* What wgc_run_cleanup can deliver: a host loops on this. */
+        if (sp->pending && sp->ops->queue_head(sp, &epoch, &seq))
+            pending += sp->pending;
+    }
     return pending;
 }
 

@@ -687,6 +687,7 @@ Test(weak, W9_group_without_executor_waits_for_manual)
     R[1] = NULL;
     collect(h);
     cr_assert_eq(wgc_group_pending(R[0]), 1);
+    cr_assert_eq(wgc_cleanup_pending(h), 0, "a host looping on it would never end");
     cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 0);
     cr_assert_eq(wgc_group_finalize_some(R[0], 5), 0);
     cr_assert_eq(wgc_group_pending(R[0]), 1);

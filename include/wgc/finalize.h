@@ -79,7 +79,10 @@ size_t wgc_registry_pending(const wgc_registry *reg);
  * NULL heap or when called from inside a collection (WGC_EREENTRY). */
 size_t wgc_run_cleanup(wgc_heap *heap, size_t max);
 
-/* How many cells and group refs wait in the heap's queue. */
+/* How many cells and group refs wait for wgc_run_cleanup, so a host may
+ * loop `while (wgc_cleanup_pending(h)) wgc_run_cleanup(h, n);`.  The refs
+ * of a group without executor, which wait for manual finalization, are
+ * not counted (wgc_group_pending counts them).  0 on a NULL heap. */
 size_t wgc_cleanup_pending(const wgc_heap *heap);
 
 /* "Bring out your dead": collects and drains the queue, again and again,
