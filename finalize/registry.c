@@ -262,7 +262,7 @@ static void after_weak(wgc_heap *heap, special *sp)
     void **targets = r->targets;
     for (uint32_t i = 0; i < r->used; i++) {
         void *t = targets[i];
-        if (t && !wgc__is_marked(heap, t)) {
+        if (t && !is_marked(heap, t)) {
             targets[i] = NULL;
             heap->stats.weak_slots_cleared++;
             queue_cell(heap, r, i);
@@ -270,7 +270,7 @@ static void after_weak(wgc_heap *heap, special *sp)
     }
     for (uint32_t i = 0; i < r->token_capacity; i++) {
         void *t = r->tokens[i].token;
-        if (t && t != TOMBSTONE && !wgc__is_marked(heap, t))
+        if (t && t != TOMBSTONE && !is_marked(heap, t))
             r->tokens[i].token = TOMBSTONE;
     }
     if (r->live < r->used / 8)

@@ -33,7 +33,7 @@ static char *first_object(const page *p)
 void wgc__each_object(wgc_heap *heap, bool marked_only,
                       void (*fn)(wgc_heap *, void *, void *), void *arg)
 {
-    unsigned bits = marked_only ? (unsigned)(heap->epoch & 1) : heap->alloc_bits;
+    unsigned bits = marked_only ? mark_bits(heap) : heap->alloc_bits;
     for (int atomic = 0; atomic < 2; atomic++) {
         for (int c = 0; c < WGC_CLASS_COUNT; c++) {
             allocator *a = &heap->allocators[atomic][c];
@@ -59,7 +59,7 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
 static void begin_marking(wgc_heap *heap)
 {
     heap->epoch++;
-    unsigned bits = (unsigned)(heap->epoch & 1);
+    unsigned bits = mark_bits(heap);
     for (int atomic = 0; atomic < 2; atomic++)
         for (int c = 0; c < WGC_CLASS_COUNT; c++)
             for (page *p = heap->allocators[atomic][c].pages; p; p = p->next)
@@ -73,7 +73,7 @@ static void run_destructors(wgc_heap *heap)
     size_t kept = 0;
     for (size_t i = 0; i < d->count; i++) {
         void *obj = items[i];
-        if (wgc__is_marked(heap, obj))
+        if (is_marked(heap, obj))
             items[kept++] = obj;
         else
             type_of(obj)->destroy(obj);
@@ -87,7 +87,7 @@ static void run_destructors(wgc_heap *heap)
  * An emptied page is pooled but quarantined the same way (gc/pages.c). */
 static void free_dead_cells(wgc_heap *heap, page *p)
 {
-    unsigned now = (unsigned)(heap->epoch & 1), before = heap->alloc_bits;
+    unsigned now = mark_bits(heap), before = heap->alloc_bits;
 #if WGC_DEBUG_CHECKS
     uint64_t dead[WGC_BITMAP_WORDS] = {0};
 #endif
@@ -123,7 +123,7 @@ static size_t sweep_pages(wgc_heap *heap)
                     free_dead_cells(heap, p);
                 /* Counted here, not while marking: a popcount per page is
                  * cheaper than a counter update per object. */
-                p->live_cells = page_marked_cells(p, (unsigned)(heap->epoch & 1));
+                p->live_cells = page_marked_cells(p, mark_bits(heap));
                 if (p->live_cells == 0) {
                     *link = p->next;
                     p->cell_count = 0; /* no object can live here now */
@@ -148,7 +148,7 @@ static size_t sweep_pages(wgc_heap *heap)
         }
         l = next;
     }
-    heap->alloc_bits = (unsigned)(heap->epoch & 1);
+    heap->alloc_bits = mark_bits(heap);
     return live;
 }
 
@@ -157,7 +157,7 @@ static void after_weak(wgc_heap *heap)
     vec *s = &heap->specials;
     for (size_t i = 0; i < s->count; i++) {
         special *sp = VEC_AT(s, special *, i);
-        if (sp->ops->after_weak && wgc__is_marked(heap, sp))
+        if (sp->ops->after_weak && is_marked(heap, sp))
             sp->ops->after_weak(heap, sp);
     }
 }

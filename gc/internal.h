@@ -320,6 +320,23 @@ struct wgc_root {
     wgc_root *prev, *next;
 };
 
+/* The bitmap the running (or last) collection marks in. */
+static inline unsigned mark_bits(const wgc_heap *heap)
+{
+    return (unsigned)(heap->epoch & 1);
+}
+
+/* Whether obj is marked by the running (or last) collection. */
+static inline bool is_marked(const wgc_heap *heap, const void *obj)
+{
+    const span *s = span_of(obj);
+    if (s->kind == SPAN_LARGE)
+        return ((const large *)s)->mark_epoch == heap->epoch;
+    const page *p = (const page *)s;
+    size_t g = (size_t)((const char *)obj - (const char *)p) / WGC_GRANULE;
+    return (p->marks[mark_bits(heap)][g / 64] >> (g % 64)) & 1;
+}
+
 /* ============================================================ heap.c */
 
 bool wgc__bad_heap(const wgc_heap *heap);
@@ -404,7 +421,6 @@ void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out);
 
 /* ============================================================ mark.c */
 
-bool wgc__is_marked(const wgc_heap *heap, const void *obj);
 void wgc__mark_roots(wgc_heap *heap);
 void wgc__mark_drain(wgc_heap *heap);
 void wgc__mark_converge(wgc_heap *heap);

@@ -30,26 +30,6 @@ struct mark_segment {
     void *items[SEGMENT_ITEMS];
 };
 
-static unsigned mark_bits(const wgc_heap *heap)
-{
-    return (unsigned)(heap->epoch & 1);
-}
-
-static inline bool is_marked(const wgc_heap *heap, const void *obj)
-{
-    const span *s = span_of(obj);
-    if (s->kind == SPAN_LARGE)
-        return ((const large *)s)->mark_epoch == heap->epoch;
-    const page *p = (const page *)s;
-    size_t g = (size_t)((const char *)obj - (const char *)p) / WGC_GRANULE;
-    return (p->marks[mark_bits(heap)][g / 64] >> (g % 64)) & 1;
-}
-
-bool wgc__is_marked(const wgc_heap *heap, const void *obj)
-{
-    return is_marked(heap, obj);
-}
-
 /* ============================================================ mark stack */
 
 static bool stack_grow(wgc_heap *heap)
@@ -437,8 +417,6 @@ bool wgc__visit_entry(wgc_visitor *v, void *key_slot, void *value_slot)
 
 void wgc__mark_roots(wgc_heap *heap)
 {
-    if (!heap->mark_stack)
-        stack_grow(heap); /* without it every push overflows [M1] */
     wgc_visitor v = {heap, VISIT_MARK};
     wgc__roots_trace(heap, &v);
 }

@@ -36,9 +36,7 @@ static bool table_reserve(wgc_heap *heap)
     if ((heap->page_table_used + 1) * 2 <= t->capacity)
         return true;
     size_t capacity = t->capacity ? t->capacity * 2 : 64;
-    if (!wgc__request(heap))
-        return false;
-    uintptr_t *slots = calloc(capacity, sizeof *slots);
+    uintptr_t *slots = wgc__calloc(heap, capacity, sizeof *slots);
     if (!slots)
         return false;
     size_t live = 0;

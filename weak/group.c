@@ -45,7 +45,7 @@ static void ref_target_died(wgc_heap *heap, void *owner, void *slot)
 {
     (void)slot;
     group_ref *r = owner;
-    if (!r->group || !wgc__is_marked(heap, r->group))
+    if (!r->group || !is_marked(heap, r->group))
         return; /* [W8] a dead group queues nothing */
     r->queued_epoch = heap->epoch;
     append(r->group, r);

@@ -102,7 +102,7 @@ static void after_weak(wgc_heap *heap, special *sp)
     m->waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++) {
         entry *e = &m->pool[i];
-        if (look && e->key && !wgc__is_marked(heap, e->key)) {
+        if (look && e->key && !is_marked(heap, e->key)) {
             e->key = e->value = NULL;
             heap->stats.weak_slots_cleared++;
         }
