@@ -204,19 +204,6 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
     return obj;
 }
 
-static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size);
-
-/* A call that succeeds leaves the recorded error as it was, even when it
- * recovered from a failure on the way (a full heap, then a collection). */
-void *wgc__alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
-{
-    wgc_error before = heap ? heap->error : WGC_OK;
-    void *obj = alloc_slow(heap, type, size);
-    if (obj)
-        heap->error = before;
-    return obj;
-}
-
 static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
 {
     if (!wgc__enter(heap))
@@ -271,7 +258,15 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
 void *(wgc_alloc)(wgc_heap *heap, const wgc_type *type, size_t size)
 {
     void *obj = wgc_alloc_fast_(heap, type, size);
-    return WGC_LIKELY(obj != NULL) ? obj : wgc__alloc_slow(heap, type, size);
+    if (WGC_LIKELY(obj != NULL))
+        return obj;
+    /* A call that succeeds leaves the recorded error as it was, even when
+     * it recovered from a failure on the way (a full heap, a collection). */
+    wgc_error before = heap ? heap->error : WGC_OK;
+    obj = alloc_slow(heap, type, size);
+    if (obj)
+        heap->error = before;
+    return obj;
 }
 
 /* ========================================================= introspection */

@@ -416,7 +416,6 @@ size_t wgc__heap_bytes(const wgc_heap *heap);
 void wgc__allocators_init(wgc_heap *heap);
 void wgc__allocators_retire(wgc_heap *heap);
 bool wgc__is_allocated(const wgc_heap *heap, const void *ptr);
-void *wgc__alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size);
 void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out);
 
 /* ============================================================ mark.c */
