@@ -32,7 +32,9 @@ struct mark_segment {
 
 /* ============================================================ mark stack */
 
-static bool stack_grow(wgc_heap *heap)
+/* Cold, and kept out of line: inlined into push, it made every mark in
+ * the drain loop about 12% slower (2M-node tree, 11.2 -> 12.6 ms). */
+static __attribute__((noinline, cold)) bool stack_grow(wgc_heap *heap)
 {
     mark_segment *seg = heap->mark_stack ? heap->mark_stack->above : NULL;
     if (!seg) {
