@@ -6,10 +6,12 @@
  *   wgc/weak.h      weak slots, ephemerons, WeakRef, WeakRefGroup, weak maps
  *   wgc/finalize.h  FinalizationRegistry, cleanup queue, safe points
  *   wgc/debug.h     verification, fault injection (for tests and debugging)
+ *   wgc/version.h   WGC_VERSION_MAJOR/MINOR/PATCH, wgc_version()
  */
 #ifndef WGC_H
 #define WGC_H
 
+#include "wgc/version.h"
 #include "wgc/heap.h"
 #include "wgc/weak.h"
 #include "wgc/finalize.h"

@@ -17,21 +17,21 @@ extern "C" {
  * accounting adds up, the queues are consistent.  Returns true when all
  * hold; otherwise prints the first broken one to stderr and returns false.
  * Must not be called from inside a collection. */
-bool wgc_debug_verify(wgc_heap *heap);
+WGC_API bool wgc_debug_verify(wgc_heap *heap);
 
 /* Fault injection: makes the `k`-th internal memory request from now (an
  * mmap or the growth of an internal table; 1 = the next one) fail, and
  * every later one too while `sticky` is true.  k = 0 turns it off.  A
  * collection never fails: it falls back to algorithms that need no memory. */
-void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky);
+WGC_API void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky);
 
 /* How many internal memory requests the heap has made so far. */
-uint64_t wgc_debug_requests(const wgc_heap *heap);
+WGC_API uint64_t wgc_debug_requests(const wgc_heap *heap);
 
 /* Whether this library was built with debug checks (-Ddebug_checks=true):
  * heap verification after every collection, poisoning and quarantine of
  * dead cells, checked slots, misuse reports. */
-bool wgc_debug_checks_enabled(void);
+WGC_API bool wgc_debug_checks_enabled(void);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,7 @@ typedef int (*wgc_cleanup_fn)(wgc_heap *heap, void *holdings, void *user);
 
 /* A new registry (a heap object: root it).  May collect.  NULL on a NULL
  * heap or callback (WGC_EINVAL) or allocation failure. */
-wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback,
+WGC_API wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback,
                                void *user);
 
 /*
@@ -54,22 +54,22 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback,
  * it on), for a NULL or dead registry; this holds for every function here
  * that takes a registry.
  */
-bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
+WGC_API bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
                            void *token);
 
 /* Removes every cell of `reg` registered with `token`, queued or not: their
  * callbacks will never run.  true if it removed at least one; false
  * otherwise (a NULL token, a token never used, a second call, cells
  * already delivered). */
-bool wgc_registry_unregister(wgc_registry *reg, void *token);
+WGC_API bool wgc_registry_unregister(wgc_registry *reg, void *token);
 
 /* Runs the callback on up to `max` of this registry's queued cells, in
  * delivery order; returns how many ran.  Stops early on a failing callback
  * (WGC_ECALLBACK).  0 for a NULL registry. */
-size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max);
+WGC_API size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max);
 
 /* How many cells wait in the registry's queue. */
-size_t wgc_registry_pending(const wgc_registry *reg);
+WGC_API size_t wgc_registry_pending(const wgc_registry *reg);
 
 /* The safe point: drains up to `max` queued cells of every live registry
  * and group of the heap in delivery order (see the top of this file) and
@@ -77,19 +77,19 @@ size_t wgc_registry_pending(const wgc_registry *reg);
  * are skipped (they wait for manual finalization).  Stops early on a
  * failing callback (WGC_ECALLBACK); undelivered cells stay queued.  0 on a
  * NULL heap or when called from inside a collection (WGC_EREENTRY). */
-size_t wgc_run_cleanup(wgc_heap *heap, size_t max);
+WGC_API size_t wgc_run_cleanup(wgc_heap *heap, size_t max);
 
 /* How many cells and group refs wait for wgc_run_cleanup, so a host may
  * loop `while (wgc_cleanup_pending(h)) wgc_run_cleanup(h, n);`.  The refs
  * of a group without executor, which wait for manual finalization, are
  * not counted (wgc_group_pending counts them).  0 on a NULL heap. */
-size_t wgc_cleanup_pending(const wgc_heap *heap);
+WGC_API size_t wgc_cleanup_pending(const wgc_heap *heap);
 
 /* "Bring out your dead": collects and drains the queue, again and again,
  * until a collection queues nothing and the queue is empty (a callback that
  * keeps making new garbage with registered targets keeps it going).
  * Returns the number of callbacks run.  0 on a NULL heap. */
-size_t wgc_collect_and_cleanup(wgc_heap *heap);
+WGC_API size_t wgc_collect_and_cleanup(wgc_heap *heap);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,11 +63,11 @@ typedef enum wgc_error {
 
 /* The reason for the last failed call on `heap` (calls that succeed do not
  * reset it; wgc_clear_error does).  WGC_EINVAL for a NULL heap. */
-wgc_error wgc_last_error(const wgc_heap *heap);
-void wgc_clear_error(wgc_heap *heap);
+WGC_API wgc_error wgc_last_error(const wgc_heap *heap);
+WGC_API void wgc_clear_error(wgc_heap *heap);
 
 /* A static, human-readable description of `err`. Never NULL. */
-const char *wgc_error_string(wgc_error err);
+WGC_API const char *wgc_error_string(wgc_error err);
 
 /* ===================================================================== types */
 
@@ -162,20 +164,20 @@ typedef struct wgc_config {
 } wgc_config;
 
 /* Fills `cfg` with the defaults above.  Start from this. */
-void wgc_config_init(wgc_config *cfg);
+WGC_API void wgc_config_init(wgc_config *cfg);
 
 /* ====================================================================== heap */
 
 /* A new empty heap configured by `cfg` (NULL: the defaults; the struct is
  * copied).  Returns NULL if the configuration is invalid (growth_factor <=
  * 1 or > 1000, a max_heap_size below 64 KiB) or memory is refused. */
-wgc_heap *wgc_heap_new(const wgc_config *cfg);
+WGC_API wgc_heap *wgc_heap_new(const wgc_config *cfg);
 
 /* Runs the destructors of every object still in the heap, then returns all
  * of its memory.  Queued cleanups are dropped without running.  Every
  * handle, frame and object of the heap becomes invalid.  NULL: no effect.
  * Must not be called from inside a collection or cleanup callback. */
-void wgc_heap_free(wgc_heap *heap);
+WGC_API void wgc_heap_free(wgc_heap *heap);
 
 /* ================================================================ allocation */
 
@@ -185,27 +187,27 @@ void wgc_heap_free(wgc_heap *heap);
  * (WGC_EINVAL), a size too large (WGC_EOVERFLOW), the maximum
  * heap size (WGC_EHEAPMAX), memory refused (WGC_ENOMEM), a call from inside
  * a collection (WGC_EREENTRY).  The heap is unchanged by a failure. */
-void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size);
+WGC_API void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size);
 
 /* The type `obj` was allocated with.  `obj` must be a live object. */
-const wgc_type *wgc_type_of(const void *obj);
+WGC_API const wgc_type *wgc_type_of(const void *obj);
 
 /* The usable size of live object `obj` (at least the size asked for). */
-size_t wgc_size_of(const void *obj);
+WGC_API size_t wgc_size_of(const void *obj);
 
 /* Whether `ptr` is the start of a live object of `heap`.  Safe to call with
  * any pointer value.  false for NULL arguments. */
-bool wgc_is_object(const wgc_heap *heap, const void *ptr);
+WGC_API bool wgc_is_object(const wgc_heap *heap, const void *ptr);
 
 /* =================================================================== tracing */
 
 /* Reports one strong slot: `slot` is the address of a pointer field (any
  * object pointer type) holding NULL or a live object of this heap.  Call
  * only from a trace callback or the root callback, with the visitor given. */
-void wgc_visit(wgc_visitor *v, void *slot);
+WGC_API void wgc_visit(wgc_visitor *v, void *slot);
 
 /* Reports `count` consecutive strong slots starting at `slots`. */
-void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
+WGC_API void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
 
 /* ===================================================================== roots */
 
@@ -216,16 +218,16 @@ typedef struct wgc_root wgc_root;
 /* A handle holding `obj` (NULL allowed; otherwise a live object of heap).
  * NULL on a NULL heap or an `obj` that is not a live object of the heap
  * (WGC_EINVAL), or refused memory (WGC_ENOMEM). */
-wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
+WGC_API wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
 /* The object a handle holds.  NULL for a NULL or freed handle. */
-void *wgc_root_get(const wgc_root *root);
+WGC_API void *wgc_root_get(const wgc_root *root);
 /* Makes `root` hold `obj` (NULL or a live object of the handle's heap).
  * false for a NULL or freed handle, or another `obj` (WGC_EINVAL); the
  * handle is then unchanged. */
-bool wgc_root_set(wgc_root *root, void *obj);
+WGC_API bool wgc_root_set(wgc_root *root, void *obj);
 /* Releases a handle.  NULL: no effect.  A freed handle must not be used
  * again; debug builds report it (a signature word catches it). */
-void wgc_root_free(wgc_root *root);
+WGC_API void wgc_root_free(wgc_root *root);
 
 /*
  * Frames: a LIFO stack of local-variable addresses for C code.  Push before
@@ -246,11 +248,11 @@ typedef struct wgc_frame {
 
 /* Pushes `frame` (storage owned by the caller, usually a local) holding the
  * `count` slot addresses in `slots`.  false on NULL arguments. */
-bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
+WGC_API bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count);
 /* Pops `frame`, which must be the most recently pushed one.  false and
  * WGC_ESTATE otherwise (the frame stack is left unchanged). */
-bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
+WGC_API bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
 
 #define WGC_FRAME(heap, ...)                                                 \
     void *const wgc_frame_slots_[] = {__VA_ARGS__};                          \
@@ -264,7 +266,7 @@ bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
 /* Runs a full collection now.  false (and nothing done) on a NULL heap or a
  * call from inside a collection.  A collection cannot fail for lack of
  * memory: it falls back to slower algorithms that need none. */
-bool wgc_collect(wgc_heap *heap);
+WGC_API bool wgc_collect(wgc_heap *heap);
 
 /* ================================================================ statistics */
 
@@ -290,7 +292,7 @@ typedef struct wgc_heap_stats {
 } wgc_heap_stats;
 
 /* Copies the heap's counters into `out`.  false on NULL arguments. */
-bool wgc_stats(const wgc_heap *heap, wgc_heap_stats *out);
+WGC_API bool wgc_stats(const wgc_heap *heap, wgc_heap_stats *out);
 
 /* ========================================================= inline fast paths */
 
@@ -303,7 +305,10 @@ bool wgc_stats(const wgc_heap *heap, wgc_heap_stats *out);
  * WGC_NO_INLINE before including wgc.h to call the functions instead.
  *
  * What follows is not API: it is the start of a heap as the inline paths
- * see it, and may change with any version.  Never use it directly.
+ * see it, and may change with any version.  Never use it directly.  A
+ * program has it compiled in, so any change to it or to the inline
+ * functions below bumps the major version and the soname (README.md,
+ * "Versions and ABI").
  */
 #define WGC_SIZE_CLASSES_ 32
 #define WGC_SMALL_MAX_ 8184 /* the largest small object: 8 KiB cells */
