@@ -271,6 +271,21 @@ static inline void bench_collect(void)
 #endif
 }
 
+/* ========================================================= write barrier */
+
+/*
+ * A store of a pointer into a field of an object that already existed
+ * (allocated before the last allocation) goes through BENCH_STORE, which
+ * is wgc's WGC_STORE: the assignment, then the write barrier on the object
+ * (wgc/heap.h).  Initializing stores into an object just allocated need
+ * none.  Elsewhere it is the plain assignment.
+ */
+#ifdef VARIANT_WGC
+#define BENCH_STORE(obj, field, value) WGC_STORE(bench_heap, obj, field, value)
+#else
+#define BENCH_STORE(obj, field, value) ((void)((obj)->field = (value)))
+#endif
+
 /* ================================================================= roots */
 
 /*

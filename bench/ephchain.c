@@ -44,7 +44,7 @@ int main(int argc, char **argv)
         long i = inorder ? j : n - j;
         struct key *k = bench_alloc(&key_type, sizeof *k);
         k->id = i;
-        keys->item[i] = k;
+        BENCH_STORE(keys, item[i], k);
     }
     map = wgc_weakmap_new(bench_heap);
     BENCH_CHECK(map, "wgc_weakmap_new failed");

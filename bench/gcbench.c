@@ -61,8 +61,8 @@ static void populate(int depth, struct node *n)
     if (depth <= 0)
         return;
     BENCH_FRAME(&n);
-    n->left = new_node(NULL, NULL);
-    n->right = new_node(NULL, NULL);
+    BENCH_STORE(n, left, new_node(NULL, NULL));
+    BENCH_STORE(n, right, new_node(NULL, NULL));
     populate(depth - 1, n->left);
     populate(depth - 1, n->right);
     BENCH_FRAME_POP();

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
         if (!control)
             bench_register(reg, o, (void *)(uintptr_t)(2 * i + 1));
         if (i % 10 == 0)
-            kept->item[i / 10] = o;
+            BENCH_STORE(kept, item[i / 10], o);
         if ((i + 1) % drain_every == 0)
             ran += (long)bench_run_cleanup();
     }

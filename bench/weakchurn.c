@@ -67,12 +67,12 @@ int main(int argc, char **argv)
         o->id = i;
         o->data[0] = o->data[1] = i;
         if (i % 10 == 0)
-            kept->item[i / 10] = o;
+            BENCH_STORE(kept, item[i / 10], o);
         if (!control) {
             long slot = i % w;
             if (i >= w)
                 check_ref(refs->item[slot], i - w, kept, false);
-            refs->item[slot] = bench_weak_new(o);
+            BENCH_STORE(refs, item[slot], bench_weak_new(o));
         }
     }
     o = NULL;

@@ -23,8 +23,9 @@ enum cont { C_DONE, C_IF, C_DEFINE, C_SET, C_SEQ, C_ARG, C_AND, C_OR };
 static inline value cont(enum cont k, intptr_t n) { return fix(n << 4 | k); }
 
 /* The slot holding `sym` in `env`: a frame slot, an internal define, or
- * the symbol's global cell. */
-static value *lookup_slot(value sym, value env)
+ * the symbol's global cell; *holder is the object holding the slot (a
+ * store into it needs the write barrier on the holder). */
+static value *lookup_slot(value sym, value env, value *holder)
 {
     for (; env != NIL; env = AS(frame, env)->parent) {
         frame *f = AS(frame, env);
@@ -32,19 +33,21 @@ static value *lookup_slot(value sym, value env)
         size_t i = 0;
         for (; is_pair(names); names = cdr(names), i++)
             if (car(names) == sym)
-                return &f->vals[i];
+                return *holder = env, &f->vals[i];
         if (names == sym)
-            return &f->vals[i];
+            return *holder = env, &f->vals[i];
         for (value e = f->extra; e != NIL; e = cdr(e))
             if (car(car(e)) == sym)
-                return &AS(pair, car(e))->cdr;
+                return *holder = car(e), &AS(pair, car(e))->cdr;
     }
+    *holder = sym;
     return &AS(symbol, sym)->global;
 }
 
 value ws_lookup(interp *I, value sym, value env)
 {
-    value v = *lookup_slot(sym, env);
+    value holder;
+    value v = *lookup_slot(sym, env, &holder);
     if (v == UNBOUND)
         ws_error(I, "unbound variable: %s", AS(symbol, sym)->name);
     return v;
@@ -53,26 +56,29 @@ value ws_lookup(interp *I, value sym, value env)
 static void define(interp *I, value env, value sym, value val)
 {
     if (is_kind(val, K_CLOSURE) && AS(closure, val)->name == NIL)
-        AS(closure, val)->name = sym;
+        WS_STORE(I, AS(closure, val), name, sym);
     if (env == NIL) {
-        AS(symbol, sym)->global = val;
+        WS_STORE(I, AS(symbol, sym), global, val);
         return;
     }
-    value *slot = lookup_slot(sym, env);
+    value holder;
+    value *slot = lookup_slot(sym, env, &holder);
     frame *f = AS(frame, env);
     if (slot >= f->vals && slot < f->vals + f->count) {
         *slot = val; /* a parameter of this very frame */
+        wgc_write_barrier(I->heap, f);
         return;
     }
     for (value e = f->extra; e != NIL; e = cdr(e)) {
         if (car(car(e)) == sym) {
-            AS(pair, car(e))->cdr = val;
+            WS_STORE(I, AS(pair, car(e)), cdr, val);
             return;
         }
     }
     size_t ei = push(I, env);
     value binding = cons(I, sym, val);
-    AS(frame, S(ei))->extra = cons(I, binding, AS(frame, S(ei))->extra);
+    value extra = cons(I, binding, AS(frame, S(ei))->extra);
+    WS_STORE(I, AS(frame, S(ei)), extra, extra);
     I->sp = ei;
 }
 
@@ -266,10 +272,12 @@ ret:
         I->val = UNSPEC;
         goto ret;
     case C_SET: {
-        value *slot = lookup_slot(S(I->sp - 1), S(I->sp - 2));
+        value holder;
+        value *slot = lookup_slot(S(I->sp - 1), S(I->sp - 2), &holder);
         if (*slot == UNBOUND)
             ws_error(I, "set!: unbound variable: %s", AS(symbol, S(I->sp - 1))->name);
         *slot = I->val;
+        wgc_write_barrier(I->heap, holder);
         I->sp -= 2;
         I->val = UNSPEC;
         goto ret;

@@ -43,7 +43,7 @@ static void expand_each(interp *I, size_t li)
 {
     while (is_pair(S(li))) {
         value e = ws_expand(I, car(S(li)));
-        AS(pair, S(li))->car = e;
+        WS_STORE(I, AS(pair, S(li)), car, e);
         S(li) = cdr(S(li));
     }
 }

@@ -114,6 +114,12 @@ void ws_report(interp *I, const char *context);
 /* ---------------------------------------------------------- object.c */
 
 void *ws_alloc(interp *I, const wgc_type *type, size_t size);
+
+/* A store into a field of a heap object that existed before the last
+ * allocation: the assignment, then wgc's write barrier on the object
+ * (wgc/heap.h [G6]).  Every such store in the interpreter goes through it;
+ * initializing stores into an object just allocated need none. */
+#define WS_STORE(I, obj, field, val) WGC_STORE((I)->heap, obj, field, val)
 value cons(interp *I, value a, value d);
 value cons_line(interp *I, value a, value d, int line);
 value intern(interp *I, const char *name, size_t len);

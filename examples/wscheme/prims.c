@@ -19,7 +19,7 @@ void ws_define_prim(interp *I, const char *name, prim_fn fn, int min, int max)
     p->name = name;
     p->min_args = min;
     p->max_args = max;
-    AS(symbol, S(si))->global = (value)p;
+    WS_STORE(I, AS(symbol, S(si)), global, (value)p);
     I->sp = si;
 }
 
@@ -191,7 +191,7 @@ static value p_setcar(interp *I, value *a, int n)
 {
     (void)n;
     arg_check(I, "set-car!", a[0], K_PAIR);
-    AS(pair, a[0])->car = a[1];
+    WS_STORE(I, AS(pair, a[0]), car, a[1]);
     return UNSPEC;
 }
 
@@ -199,7 +199,7 @@ static value p_setcdr(interp *I, value *a, int n)
 {
     (void)n;
     arg_check(I, "set-cdr!", a[0], K_PAIR);
-    AS(pair, a[0])->cdr = a[1];
+    WS_STORE(I, AS(pair, a[0]), cdr, a[1]);
     return UNSPEC;
 }
 
@@ -273,7 +273,8 @@ static value p_vector_ref(interp *I, value *a, int n)
 static value p_vector_set(interp *I, value *a, int n)
 {
     (void)n;
-    AS(vector, a[0])->items[vector_index(I, "vector-set!", a)] = a[2];
+    size_t i = vector_index(I, "vector-set!", a);
+    WS_STORE(I, AS(vector, a[0]), items[i], a[2]);
     return UNSPEC;
 }
 

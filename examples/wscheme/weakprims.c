@@ -106,7 +106,7 @@ static value p_make_weak_ref(interp *I, value *a, int n)
     wgc_weakref *ref = wgc_weakref_new(I->heap, a[0], n > 1 ? (void *)a[1] : NULL);
     if (!ref)
         wgc_failure(I, "make-weak-ref");
-    AS(weakref_obj, S(wi))->ref = ref;
+    WS_STORE(I, AS(weakref_obj, S(wi)), ref, ref);
     return pop(I);
 }
 
@@ -147,7 +147,7 @@ static value p_make_weak_map(interp *I, value *a, int n)
     wgc_weakmap *map = wgc_weakmap_new(I->heap);
     if (!map)
         wgc_failure(I, "make-weak-map");
-    AS(weakmap_obj, S(mi))->map = map;
+    WS_STORE(I, AS(weakmap_obj, S(mi)), map, map);
     return pop(I);
 }
 
@@ -211,7 +211,7 @@ static value p_make_registry(interp *I, value *a, int n)
     wgc_registry *reg = wgc_registry_new(I->heap, registry_callback, I);
     if (!reg)
         wgc_failure(I, "make-finalization-registry");
-    AS(registry_obj, S(ri))->reg = reg;
+    WS_STORE(I, AS(registry_obj, S(ri)), reg, reg);
     return pop(I);
 }
 
@@ -253,7 +253,7 @@ static value p_make_group(interp *I, value *a, int n)
     wgc_group *group = wgc_group_new(I->heap, group_callback, I);
     if (!group)
         wgc_failure(I, "make-weak-ref-group");
-    AS(group_obj, S(gi))->group = group;
+    WS_STORE(I, AS(group_obj, S(gi)), group, group);
     return pop(I);
 }
 
@@ -271,7 +271,7 @@ static value p_group_make_ref(interp *I, value *a, int n)
     wgc_weakref *ref = wgc_group_make_ref(AS(group_obj, a[0])->group, a[1], holdings);
     if (!ref)
         wgc_failure(I, "group-make-ref");
-    AS(weakref_obj, S(wi))->ref = ref;
+    WS_STORE(I, AS(weakref_obj, S(wi)), ref, ref);
     return pop(I);
 }
 

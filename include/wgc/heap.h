@@ -261,6 +261,45 @@ WGC_API bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
                            sizeof wgc_frame_slots_ / sizeof wgc_frame_slots_[0])
 #define WGC_FRAME_POP(heap) wgc_frame_pop_inline_((heap), &wgc_frame_)
 
+/* ============================================================= write barrier */
+
+/*
+ * The write barrier: after storing a heap pointer (or NULL) into a field of
+ * an object that already existed -- a strong field, a weak slot or either
+ * half of an ephemeron -- call wgc_write_barrier(heap, obj) with the object
+ * written into, or write the store as WGC_STORE(heap, obj, field, value),
+ * which does both.  The barrier remembers the object, not the field: one
+ * call after several stores into the same object is enough, as long as no
+ * allocation (nothing that may collect) comes between the stores and it.
+ *
+ * No barrier is needed for:
+ *   - initializing stores into an object just returned by wgc_alloc,
+ *     before the next call that may collect;
+ *   - roots: locals in frames, handles (wgc_root_set), whatever
+ *     config.trace_roots reports: they are all rescanned at every
+ *     collection;
+ *   - memory outside the heap.
+ *
+ * In the full-heap mode, the only mode today, the barrier does nothing but
+ * test one bit of the object's header: code written without it keeps
+ * working.  The generational and incremental modes to come need it at
+ * every such store, and the library's own stores (weak maps, registries,
+ * groups, WeakRefs) already make it, so code that calls it now works
+ * unchanged in those modes.  docs/gc.md [G6] says what it records.
+ *
+ * `heap` is the heap `obj` belongs to; `obj` is NULL (no effect) or a live
+ * object of that heap.  A NULL heap has no effect.  It never allocates,
+ * never collects and cannot fail.  It may be called wherever the mutator
+ * may store into objects: not from trace callbacks, destructors or hooks
+ * (which must not change objects at all).
+ */
+WGC_API void wgc_write_barrier(wgc_heap *heap, void *obj);
+
+/* Stores `value` into `obj->field`, then calls the barrier on `obj`.  `heap`
+ * and `obj` are evaluated twice: pass plain variables. */
+#define WGC_STORE(heap, obj, field, value)                                   \
+    ((obj)->field = (value), wgc_write_barrier((heap), (obj)))
+
 /* ================================================================ collection */
 
 /* Runs a full collection now.  false (and nothing done) on a NULL heap or a
@@ -297,9 +336,10 @@ WGC_API bool wgc_stats(const wgc_heap *heap, wgc_heap_stats *out);
 /* ========================================================= inline fast paths */
 
 /*
- * Allocation and the frame macros are inlined into the caller: with a
- * constant type and size, allocating is a compare, an add and a store, and
- * a frame is four stores.  Everything else (a full run, a destructor, a
+ * Allocation, the frame macros and the write barrier are inlined into the
+ * caller: with a constant type and size, allocating is a compare, an add
+ * and a store, a frame is four stores, and the barrier is a load and a
+ * branch.  Everything else (a full run, a destructor, a
  * collection, any error) goes through the out-of-line functions, which
  * check everything, so the results are those documented above.  Define
  * WGC_NO_INLINE before including wgc.h to call the functions instead.
@@ -411,8 +451,22 @@ static inline bool wgc_frame_pop_inline_(wgc_heap *heap, wgc_frame *frame)
     return true;
 }
 
+/* The header bit that says the barrier has work to do for this object (in
+ * a mode that needs one: an old object not yet remembered).  It is never
+ * set in the full-heap mode, so the barrier is a load and a branch not
+ * taken.  The low three bits of the header word are flags; the rest is the
+ * type pointer. */
+#define WGC_HEADER_BARRIER_ ((uintptr_t)1)
+
+static inline void wgc_write_barrier_inline_(wgc_heap *heap, void *obj)
+{
+    if (obj && (((const uintptr_t *)obj)[-1] & WGC_HEADER_BARRIER_))
+        (wgc_write_barrier)(heap, obj);
+}
+
 #ifndef WGC_NO_INLINE
 #define wgc_alloc(heap, type, size) wgc_alloc_inline_((heap), (type), (size))
+#define wgc_write_barrier(heap, obj) wgc_write_barrier_inline_((heap), (obj))
 #endif
 
 #ifdef __cplusplus
