@@ -200,6 +200,7 @@ void wgc__collect(wgc_heap *heap)
     begin_marking(heap);
     wgc__mark_roots(heap);
     wgc__mark_converge(heap);
+    wgc__sweep_weak_tables(heap);
     wgc__process_weak(heap);
     after_weak(heap);
 

@@ -6,6 +6,8 @@
  *   wgc/weak.h      weak slots, ephemerons, WeakRef, WeakRefGroup, weak maps
  *   wgc/finalize.h  FinalizationRegistry, cleanup queue, safe points
  *   wgc/debug.h     verification, fault injection (for tests and debugging)
+ *
+ * C++: wgc/wgc.hpp adds RAII classes for frames (push and pop by scope).
  */
 #ifndef WGC_H
 #define WGC_H
