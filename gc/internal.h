@@ -366,6 +366,10 @@ static inline bool wgc__enter(wgc_heap *heap)
 bool wgc__fail(wgc_heap *heap, wgc_error err);
 void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* One line to config.log, or to stderr without one (or without a live
+ * heap). */
+void wgc__log(const wgc_heap *heap, wgc_log_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Internal memory requests: counted, and failed on demand. */
 bool wgc__request(wgc_heap *heap);

@@ -290,3 +290,109 @@ Test(embed, sweep_weak_tables_runs_before_weak_clearing)
     WGC_FRAME_POP(h);
     wgc_heap_free(h);
 }
+
+/* ======================================================= log and pause clocks */
+
+static struct {
+    int collection_lines, misuse_lines;
+    char last[512];
+} logged;
+
+static void log_hook(wgc_heap *h, wgc_log_kind kind, const char *message, void *user)
+{
+    (void)h;
+    cr_assert_eq(user, &logged);
+    cr_assert_null(strchr(message, '\n'), "one line, no newline");
+    if (kind == WGC_LOG_COLLECTION)
+        logged.collection_lines++;
+    else if (kind == WGC_LOG_MISUSE)
+        logged.misuse_lines++;
+    snprintf(logged.last, sizeof logged.last, "%s", message);
+}
+
+static wgc_heap *logging_heap(bool print_stats)
+{
+    memset(&logged, 0, sizeof logged);
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    cfg.log = log_hook;
+    cfg.log_user = &logged;
+    cfg.print_stats = print_stats;
+    return wgc_heap_new(&cfg);
+}
+
+Test(embed, print_stats_logs_one_line_per_collection)
+{
+    unsetenv("WGC_PRINT_STATS");
+    wgc_heap *h = logging_heap(true);
+    for (int i = 1; i <= 3; i++) {
+        cr_assert(wgc_collect(h));
+        char want[32];
+        snprintf(want, sizeof want, "gc %d: pause ", i);
+        cr_assert_eq(strncmp(logged.last, want, strlen(want)), 0, "%s", logged.last);
+    }
+    cr_assert_eq(logged.collection_lines, 3);
+    wgc_heap_free(h);
+
+    h = logging_heap(false);
+    cr_assert(wgc_collect(h));
+    cr_assert_eq(logged.collection_lines, 0, "off by default");
+    wgc_heap_free(h);
+}
+
+Test(embed, print_stats_environment_overrides_the_config)
+{
+    setenv("WGC_PRINT_STATS", "1", 1);
+    wgc_heap *h = logging_heap(false);
+    cr_assert(wgc_collect(h));
+    cr_assert_eq(logged.collection_lines, 1);
+    wgc_heap_free(h);
+    setenv("WGC_PRINT_STATS", "0", 1);
+    h = logging_heap(true);
+    cr_assert(wgc_collect(h));
+    cr_assert_eq(logged.collection_lines, 0);
+    wgc_heap_free(h);
+    unsetenv("WGC_PRINT_STATS");
+}
+
+Test(embed, misuse_goes_to_the_log_hook_in_debug_builds)
+{
+    wgc_heap *h = logging_heap(false);
+    wgc_frame other = {0};
+    cr_assert_not(wgc_frame_pop(h, &other)); /* not on top: misuse */
+    cr_assert_eq(wgc_last_error(h), WGC_ESTATE);
+    if (wgc_debug_checks_enabled()) {
+        cr_assert_eq(logged.misuse_lines, 1);
+        cr_assert(strstr(logged.last, "LIFO"), "%s", logged.last);
+    } else {
+        cr_assert_eq(logged.misuse_lines, 0);
+    }
+    wgc_heap_free(h);
+}
+
+Test(embed, pauses_are_timed_in_wall_and_cpu_time)
+{
+    no_stress(); /* a collection per allocation of a growing list: quadratic */
+    wgc_heap *h = wgc_heap_new(NULL);
+    node *list = NULL;
+    WGC_FRAME(h, &list);
+    for (int i = 0; i < 200000; i++) {
+        node *n = wgc_alloc(h, &node_type, sizeof *n);
+        n->next = list;
+        list = n;
+    }
+    for (int i = 0; i < 5; i++)
+        cr_assert(wgc_collect(h));
+    wgc_heap_stats s;
+    cr_assert(wgc_stats(h, &s));
+    cr_assert_gt(s.pause_cpu_total_ns, 0);
+    cr_assert_gt(s.pause_cpu_last_ns, 0);
+    cr_assert_leq(s.pause_cpu_last_ns, s.pause_cpu_total_ns);
+    /* CPU time cannot run ahead of the wall clock (1 ms for clock grain). */
+    cr_assert_leq(s.pause_cpu_total_ns, s.pause_total_ns + 1000000,
+                  "cpu %llu > wall %llu", (unsigned long long)s.pause_cpu_total_ns,
+                  (unsigned long long)s.pause_total_ns);
+    WGC_FRAME_POP(h);
+    wgc_heap_free(h);
+}

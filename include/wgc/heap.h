@@ -126,6 +126,13 @@ typedef enum wgc_event {
     WGC_EVENT_COLLECT_END
 } wgc_event;
 
+/* What a message given to config.log is about. */
+typedef enum wgc_log_kind {
+    WGC_LOG_MISUSE,     /* a broken contract caught by a check (debug builds
+                         * report most; see wgc/debug.h) */
+    WGC_LOG_COLLECTION  /* one line per collection, when enabled */
+} wgc_log_kind;
+
 typedef struct wgc_config {
     /* Bytes the heap may allocate before its first collection, and the
      * least it is ever sized for.  Default 4 MiB. */
@@ -175,6 +182,22 @@ typedef struct wgc_config {
     /* Stress: collect at every N-th allocation (0: off).  The environment
      * variable WGC_STRESS=N, read once by wgc_heap_new, overrides it. */
     unsigned stress_interval;
+
+    /* Where the library's messages go: misuse reports and, with
+     * print_stats, one line per collection.  `message` is one line without
+     * its newline, valid during the call.  NULL (the default): stderr.  It
+     * may be called inside a collection (then under the hook rules: it
+     * must not allocate or touch objects) and from any library call that
+     * detects misuse; it must not call back into the heap. */
+    void (*log)(wgc_heap *heap, wgc_log_kind kind, const char *message, void *user);
+    void *log_user;
+    /* One line per collection to config.log (kind WGC_LOG_COLLECTION):
+     * its number, the pause (wall and CPU), live bytes now and after the
+     * previous collection,
+     * heap size, weak slots cleared and cleanups queued.  The environment
+     * variable WGC_PRINT_STATS=1 (or 0), read once by wgc_heap_new,
+     * overrides it.  Default false. */
+    bool print_stats;
 } wgc_config;
 
 /* Fills `cfg` with the defaults above.  Start from this. */
@@ -333,9 +356,15 @@ typedef struct wgc_heap_stats {
     uint64_t objects_allocated; /* total since the heap was made */
     size_t live_bytes;          /* in objects that survived the last collection */
     size_t heap_size;           /* bytes of memory the heap holds now */
+    /* Pauses: from the start of a collection to its end, hooks included,
+     * in wall-clock time (CLOCK_MONOTONIC: time the program waited, which
+     * counts time the machine gave to others) and in the thread's CPU time
+     * (CLOCK_THREAD_CPUTIME_ID: the collector's own work). */
     uint64_t pause_total_ns;
     uint64_t pause_max_ns;
     uint64_t pause_last_ns;
+    uint64_t pause_cpu_total_ns;
+    uint64_t pause_cpu_last_ns;
     /* weak layer (wgc/weak.h) */
     uint64_t weak_slots_cleared;
     uint64_t ephemerons_resolved; /* values traced because their key lived */
