@@ -16,11 +16,24 @@
 #include <pthread.h>
 #endif
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* WGC_LOG_COLLECTION's line (config.print_stats). */
+static void print_stats(wgc_heap *heap, size_t live_before)
+{
+    const wgc_heap_stats *s = &heap->stats;
+    wgc__log(heap, WGC_LOG_COLLECTION,
+             "gc %llu: pause %.3f ms (cpu %.3f ms), live %zu bytes (previous %zu), "
+             "heap %zu bytes, %llu weak slots cleared, %llu cleanups queued",
+             (unsigned long long)s->collections, (double)s->pause_last_ns / 1e6,
+             (double)s->pause_cpu_last_ns / 1e6, s->live_bytes, live_before,
+             wgc__heap_bytes(heap), (unsigned long long)s->weak_slots_cleared,
+             (unsigned long long)(s->cells_queued + s->group_refs_queued));
 }
 
 static char *first_object(const page *p)
@@ -184,7 +197,9 @@ static void hook(wgc_heap *heap, wgc_event event)
 
 void wgc__collect(wgc_heap *heap)
 {
-    uint64_t start = now_ns();
+    uint64_t start = clock_ns(CLOCK_MONOTONIC);
+    uint64_t cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    size_t live_before = heap->stats.live_bytes;
     phase saved = heap->phase;
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
@@ -200,6 +215,7 @@ void wgc__collect(wgc_heap *heap)
     begin_marking(heap);
     wgc__mark_roots(heap);
     wgc__mark_converge(heap);
+    wgc__sweep_weak_tables(heap);
     wgc__process_weak(heap);
     after_weak(heap);
 
@@ -209,13 +225,16 @@ void wgc__collect(wgc_heap *heap)
     size_t live = sweep_pages(heap);
     set_budget(heap, live);
 
-    uint64_t pause = now_ns() - start;
+    uint64_t pause = clock_ns(CLOCK_MONOTONIC) - start;
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
     heap->stats.collections++;
     heap->stats.live_bytes = live;
     heap->stats.pause_last_ns = pause;
     heap->stats.pause_total_ns += pause;
     if (pause > heap->stats.pause_max_ns)
         heap->stats.pause_max_ns = pause;
+    heap->stats.pause_cpu_last_ns = cpu;
+    heap->stats.pause_cpu_total_ns += cpu;
 
 #if WGC_DEBUG_CHECKS
     heap->phase = saved;
@@ -223,6 +242,8 @@ void wgc__collect(wgc_heap *heap)
         abort();
 #endif
     heap->phase = PHASE_HOOK;
+    if (heap->config.print_stats)
+        print_stats(heap, live_before);
     if (heap->queued_cleanup && heap->config.cleanup_pending)
         heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
     hook(heap, WGC_EVENT_COLLECT_END);

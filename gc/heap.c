@@ -46,15 +46,30 @@ bool wgc__fail(wgc_heap *heap, wgc_error err)
     return false;
 }
 
+void wgc__log(const wgc_heap *heap, wgc_log_kind kind, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* Only a heap whose signature holds has a config to read. */
+    bool live = heap && heap->pub.sig == WGC_SIG_HEAP;
+    if (live && heap->config.log)
+        heap->config.log((wgc_heap *)heap, kind, line, heap->config.log_user);
+    else
+        fprintf(stderr, "wgc: %s\n", line);
+}
+
 void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
 {
 #if WGC_DEBUG_CHECKS
+    char what[448];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "wgc: misuse of heap %p: ", (const void *)heap);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    wgc__log(heap, WGC_LOG_MISUSE, "misuse of heap %p: %s", (const void *)heap, what);
 #else
     (void)heap, (void)fmt;
 #endif
@@ -256,6 +271,9 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
         if (*end == '\0' && n <= UINT32_MAX)
             config.stress_interval = (unsigned)n;
     }
+    const char *print = getenv("WGC_PRINT_STATS");
+    if (print && (print[0] == '0' || print[0] == '1') && print[1] == '\0')
+        config.print_stats = print[0] == '1';
 
     wgc_heap *heap = calloc(1, sizeof *heap);
     if (!heap)

@@ -184,6 +184,7 @@ typedef struct allocator {
 typedef enum phase {
     PHASE_MUTATOR = 0,
     PHASE_MARK,       /* trace and root callbacks run */
+    PHASE_WEAK_TABLES, /* config.sweep_weak_tables runs [W15] */
     PHASE_SWEEP,      /* destructors run */
     PHASE_HOOK,       /* event and cleanup-pending hooks run */
     PHASE_FREE        /* wgc_heap_free is running destructors */
@@ -310,6 +311,8 @@ struct wgc_heap {
 #if WGC_DEBUG_CHECKS
     unsigned long owner_thread; /* thread collecting, 0 when none */
     const void *tracing;        /* object whose trace callback runs */
+    unsigned long stack_thread; /* the thread whose stack_lo is cached */
+    const char *stack_lo;       /* its stack's lowest address [R1] */
 #endif
 };
 
@@ -363,6 +366,10 @@ static inline bool wgc__enter(wgc_heap *heap)
 bool wgc__fail(wgc_heap *heap, wgc_error err);
 void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* One line to config.log, or to stderr without one (or without a live
+ * heap). */
+void wgc__log(const wgc_heap *heap, wgc_log_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Internal memory requests: counted, and failed on demand. */
 bool wgc__request(wgc_heap *heap);
@@ -446,6 +453,12 @@ void wgc__collect(wgc_heap *heap);
 /* Invokes fn(heap, obj, arg) on every live object, pages first. */
 void wgc__each_object(wgc_heap *heap, bool marked_only,
                       void (*fn)(wgc_heap *, void *, void *), void *arg);
+
+/* ====================================================== weak/tables.c */
+
+/* Runs config.sweep_weak_tables, if any [W15]: after convergence, before
+ * the weak step. */
+void wgc__sweep_weak_tables(wgc_heap *heap);
 
 /* ============================================================ roots.c */
 

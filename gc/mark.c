@@ -156,6 +156,12 @@ void wgc_visit(wgc_visitor *v, void *slot)
     }
 }
 
+void wgc_visit_value(wgc_visitor *v, void *obj)
+{
+    /* Nothing moves: the object is all marking needs, the slot a copy. */
+    wgc_visit(v, &obj);
+}
+
 void wgc_visit_array(wgc_visitor *v, void *slots, size_t count)
 {
     char *s = slots;

@@ -6,6 +6,10 @@
  */
 #include "gc/internal.h"
 
+#if WGC_DEBUG_CHECKS
+#include <pthread.h>
+#endif
+
 /* ================================================================ handles */
 
 static bool check_root(const wgc_root *root)
@@ -113,6 +117,22 @@ bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame)
     return true;
 }
 
+wgc_frame *wgc_frame_top(const wgc_heap *heap)
+{
+    return wgc__check_heap(heap) ? heap->pub.frames : NULL;
+}
+
+bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top)
+{
+    if (!wgc__check_heap(heap))
+        return wgc__fail(heap, WGC_EINVAL);
+    /* `top` is not looked for on the stack: that walk would read the
+     * frames being dropped, memory below the stack pointer that a signal
+     * handler may already have overwritten. */
+    heap->pub.frames = top;
+    return true;
+}
+
 /* ========================================================= keep-during-job */
 
 bool wgc__keep(wgc_heap *heap, void *obj)
@@ -139,8 +159,48 @@ bool wgc_end_job(wgc_heap *heap)
 
 /* ================================================================ tracing */
 
+#if WGC_DEBUG_CHECKS
+/* [R1] A frame on this thread's stack below the collector's own frame
+ * belongs to a function that has returned or was unwound (longjmp, a C++
+ * exception) without popping it.  Frames elsewhere (the heap, another
+ * stack) cannot be judged and are not. */
+static void check_frames(wgc_heap *heap)
+{
+    /* The stack's bounds are cached per thread: for the main thread
+     * pthread_getattr_np reads /proc, too slow for every collection. */
+    unsigned long self = (unsigned long)pthread_self();
+    if (heap->stack_thread != self) {
+        pthread_attr_t attr;
+        void *base;
+        size_t size;
+        if (pthread_getattr_np(pthread_self(), &attr) != 0)
+            return;
+        bool ok = pthread_attr_getstack(&attr, &base, &size) == 0;
+        pthread_attr_destroy(&attr);
+        if (!ok)
+            return;
+        heap->stack_lo = base;
+        heap->stack_thread = self;
+    }
+    const char *lo = heap->stack_lo, *sp = __builtin_frame_address(0);
+    for (wgc_frame *f = heap->pub.frames; f; f = f->prev) {
+        const char *at = (const char *)f;
+        if (at >= lo && at < sp) {
+            wgc__misuse(heap, "frame %p is stale: the function that pushed it "
+                              "returned or was unwound (longjmp, exception) "
+                              "without WGC_FRAME_POP; restore the frame stack "
+                              "with wgc_frame_unwind (wgc/heap.h)", (void *)f);
+            abort();
+        }
+    }
+}
+#endif
+
 void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v)
 {
+#if WGC_DEBUG_CHECKS
+    check_frames(heap);
+#endif
     for (wgc_root *r = heap->roots_first; r; r = r->next)
         wgc_visit(v, &r->object);
     for (wgc_frame *f = heap->pub.frames; f; f = f->prev)

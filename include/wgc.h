@@ -7,6 +7,8 @@
  *   wgc/finalize.h  FinalizationRegistry, cleanup queue, safe points
  *   wgc/debug.h     verification, fault injection (for tests and debugging)
  *   wgc/version.h   WGC_VERSION_MAJOR/MINOR/PATCH, wgc_version()
+ *
+ * C++: wgc/wgc.hpp adds RAII classes for frames (push and pop by scope).
  */
 #ifndef WGC_H
 #define WGC_H

@@ -87,6 +87,12 @@ WGC_API const char *wgc_error_string(wgc_error err);
  *          It must not allocate, collect, or read other heap objects (they
  *          may already be dead).  Destructors are not finalizers: for code
  *          that must run later, at a safe point, use wgc/finalize.h.
+ *          Cost: every object of a type with a destructor is allocated
+ *          by the out-of-line slow path (never inlined) and recorded on a
+ *          list that every collection walks, so such a type allocates
+ *          markedly slower (about 1.6x for small objects) and adds to
+ *          every pause in proportion to how many such objects live.
+ *          Prefer it for objects that really own outside resources.
  * size:    optional, for variable-sized objects: returns the bytes the
  *          object really uses, which must not exceed the size it was
  *          allocated with.  Debug builds check this when they verify.
@@ -122,6 +128,13 @@ typedef enum wgc_event {
     WGC_EVENT_COLLECT_END
 } wgc_event;
 
+/* What a message given to config.log is about. */
+typedef enum wgc_log_kind {
+    WGC_LOG_MISUSE,     /* a broken contract caught by a check (debug builds
+                         * report most; see wgc/debug.h) */
+    WGC_LOG_COLLECTION  /* one line per collection, when enabled */
+} wgc_log_kind;
+
 typedef struct wgc_config {
     /* Bytes the heap may allocate before its first collection, and the
      * least it is ever sized for.  Default 4 MiB. */
@@ -147,6 +160,16 @@ typedef struct wgc_config {
     void (*trace_roots)(wgc_visitor *v, void *user);
     void *trace_roots_user;
 
+    /* The embedder's own weak tables (an interning table by content, a
+     * cache keyed by a NaN-boxed value): called once in every collection,
+     * after marking has finished and before any weak reference is cleared,
+     * under the trace-callback rules.  In it wgc_survives(heap, obj) says
+     * whether an object outlives this collection, and the hook removes or
+     * tombstones the entries of those that do not (wgc/weak.h, "Weak
+     * tables you own").  NULL: none. */
+    void (*sweep_weak_tables)(wgc_heap *heap, void *user);
+    void *sweep_weak_tables_user;
+
     /* Called at the end of a collection that queued cleanup work (see
      * wgc/finalize.h).  It runs inside the collection: it may only record
      * the fact, and the host calls wgc_run_cleanup later at a safe point. */
@@ -161,6 +184,22 @@ typedef struct wgc_config {
     /* Stress: collect at every N-th allocation (0: off).  The environment
      * variable WGC_STRESS=N, read once by wgc_heap_new, overrides it. */
     unsigned stress_interval;
+
+    /* Where the library's messages go: misuse reports and, with
+     * print_stats, one line per collection.  `message` is one line without
+     * its newline, valid during the call.  NULL (the default): stderr.  It
+     * may be called inside a collection (then under the hook rules: it
+     * must not allocate or touch objects) and from any library call that
+     * detects misuse; it must not call back into the heap. */
+    void (*log)(wgc_heap *heap, wgc_log_kind kind, const char *message, void *user);
+    void *log_user;
+    /* One line per collection to config.log (kind WGC_LOG_COLLECTION):
+     * its number, the pause (wall and CPU), live bytes now and after the
+     * previous collection,
+     * heap size, weak slots cleared and cleanups queued.  The environment
+     * variable WGC_PRINT_STATS=1 (or 0), read once by wgc_heap_new,
+     * overrides it.  Default false. */
+    bool print_stats;
 } wgc_config;
 
 /* Fills `cfg` with the defaults above.  Start from this. */
@@ -208,6 +247,19 @@ WGC_API void wgc_visit(wgc_visitor *v, void *slot);
 
 /* Reports `count` consecutive strong slots starting at `slots`. */
 WGC_API void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
+
+/* Reports one strong reference by value: `obj` is NULL or a live object of
+ * this heap, decoded by the caller from a field it cannot pass by address
+ * (a NaN-boxed or tagged value).  It keeps `obj` alive exactly like a slot
+ * would.  wgc never moves objects, so nothing needs writing back; should a
+ * moving collector come, objects reported by value will be pinned (never
+ * moved).  Copying a pointer into a local and passing the local's address
+ * to wgc_visit does the same today, but only this form keeps its meaning in
+ * a moving collector.  Weak slots have no by-value form: a weak slot is
+ * written when its target dies, so it must be the real field (for boxed
+ * weak entries use config.sweep_weak_tables).  Call only from a trace
+ * callback or the root callback, with the visitor given. */
+WGC_API void wgc_visit_value(wgc_visitor *v, void *obj);
 
 /* ===================================================================== roots */
 
@@ -260,6 +312,36 @@ WGC_API bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
     wgc_frame_push_inline_((heap), &wgc_frame_, wgc_frame_slots_,            \
                            sizeof wgc_frame_slots_ / sizeof wgc_frame_slots_[0])
 #define WGC_FRAME_POP(heap) wgc_frame_pop_inline_((heap), &wgc_frame_)
+
+/*
+ * Unwinding: a longjmp or C++ exception out of a block between WGC_FRAME
+ * and WGC_FRAME_POP leaves that block's frame pushed, and the next
+ * collection would read the dead locals.  Save the frame stack where the
+ * handler is set up and restore it in the handler:
+ *
+ *     wgc_frame *depth = wgc_frame_top(heap);
+ *     if (setjmp(env)) {
+ *         wgc_frame_unwind(heap, depth);   // drops the frames of the
+ *         ...                              // functions longjmp left
+ *     }
+ *
+ * In C++, wgc/wgc.hpp has wgc::frame (push and pop by scope) and
+ * wgc::frame_guard (this save and restore by scope).  Debug builds report
+ * a stale frame found below the stack pointer at a collection, and abort
+ * (docs/gc.md [R1]).
+ */
+
+/* The most recently pushed frame, the frame stack's depth for
+ * wgc_frame_unwind: NULL when none is pushed, or for a NULL heap. */
+WGC_API wgc_frame *wgc_frame_top(const wgc_heap *heap);
+
+/* Pops every frame pushed after `top`, a result of wgc_frame_top whose
+ * frame is still pushed (NULL pops them all).  The dropped frames are not
+ * read (their memory may be gone), so nor is `top` checked: a `top` popped
+ * already leaves the stack pointing at a dead frame, as a missing pop
+ * would.  false and WGC_EINVAL on a NULL heap.  Allowed wherever
+ * wgc_frame_pop is. */
+WGC_API bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top);
 
 /* ============================================================= write barrier */
 
@@ -315,9 +397,15 @@ typedef struct wgc_heap_stats {
     uint64_t objects_allocated; /* total since the heap was made */
     size_t live_bytes;          /* in objects that survived the last collection */
     size_t heap_size;           /* bytes of memory the heap holds now */
+    /* Pauses: from the start of a collection to its end, hooks included,
+     * in wall-clock time (CLOCK_MONOTONIC: time the program waited, which
+     * counts time the machine gave to others) and in the thread's CPU time
+     * (CLOCK_THREAD_CPUTIME_ID: the collector's own work). */
     uint64_t pause_total_ns;
     uint64_t pause_max_ns;
     uint64_t pause_last_ns;
+    uint64_t pause_cpu_total_ns;
+    uint64_t pause_cpu_last_ns;
     /* weak layer (wgc/weak.h) */
     uint64_t weak_slots_cleared;
     uint64_t ephemerons_resolved; /* values traced because their key lived */

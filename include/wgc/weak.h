@@ -26,7 +26,9 @@ extern "C" {
 
 /* Reports a weak slot from a trace callback or the root callback.  It does
  * not keep its target alive; when the target is found dead the collection
- * sets the slot to NULL.  A live target is left alone. */
+ * sets the slot to NULL.  A live target is left alone.  The slot is written
+ * after the callback has returned, so it must be the object's (or the
+ * root's) real field, holding a raw pointer: never a local copy. */
 WGC_API void wgc_visit_weak(wgc_visitor *v, void *slot);
 
 /* Reports an ephemeron: `*value_slot` is traced only if `*key_slot` is
@@ -34,6 +36,38 @@ WGC_API void wgc_visit_weak(wgc_visitor *v, void *slot);
  * A NULL key leaves the value untraced (and untouched).  Convergence costs
  * time linear in the number of ephemerons, whatever their order. */
 WGC_API void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot);
+
+/* ======================================================= weak tables you own */
+
+/*
+ * A table the embedder owns whose entries must not keep their objects
+ * alive, such as strings interned by content, has two ways to go:
+ *
+ * 1. Report each entry's slot with wgc_visit_weak from config.trace_roots.
+ *    The collection writes NULL into the slot of an entry that died.  Fine
+ *    for a table that tolerates a NULL appearing anywhere at any
+ *    collection; wrong for an open-addressing table that reads NULL as
+ *    "empty" (a probe then stops short of entries after the hole: use a
+ *    tombstone), and impossible for a NaN-boxed or tagged value.
+ * 2. Set config.sweep_weak_tables.  Do not report the entries at all
+ *    (neither strong nor weak); in the hook, ask wgc_survives(heap, obj)
+ *    for each entry's object and remove or tombstone the dead ones in your
+ *    own representation.  The hook runs after marking has finished (so
+ *    the answer is final: ephemerons have converged) and before any weak
+ *    reference is cleared, in the same collection step, so an object dies
+ *    for your table and for every WeakRef, weak map and registry at once
+ *    (docs/weak.md, W15).
+ *
+ * The hook runs under the trace-callback rules: it must not allocate,
+ * collect, store into heap objects or call anything but wgc_survives (and
+ * reading objects, dead or alive: a dead object's memory is intact until
+ * the hook returns).  It may change the embedder's own memory (the table).
+ */
+
+/* Inside config.sweep_weak_tables: whether `obj`, an object of `heap`,
+ * survives the collection running the hook.  false for NULL.  Anywhere
+ * else it returns false, reported as misuse in debug builds. */
+WGC_API bool wgc_survives(const wgc_heap *heap, const void *obj);
 
 /* =================================================================== WeakRef */
 
