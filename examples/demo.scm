@@ -10,6 +10,7 @@
 (define (stat name) (cdr (assq name (gc-stats))))
 
 (show "== 1. A weak cache of computed values ==")
+(show "   (WeakRef: weak/weakref.c; FinalizationRegistry: finalize/registry.c)")
 ;; The cache maps n to a weak ref to an expensive result.  It never keeps a
 ;; result alive by itself; a registry drops the entry once its result dies.
 (define cache '())
@@ -61,6 +62,8 @@
 
 (show)
 (show "== 2. A registry that closes forgotten resources ==")
+(show "   (registrations, tokens, queues: finalize/registry.c; the safe point")
+(show "    that runs cleanup between jobs: finalize/cleanup.c)")
 (define open-files 0)
 (define closer
   (make-finalization-registry
@@ -90,6 +93,7 @@
 
 (show)
 (show "== 3. A weak map as a side table ==")
+(show "   (the map: weak/weakmap.c; ephemeron convergence: gc/mark.c)")
 ;; Attach notes to objects without changing them; a note goes away with
 ;; its object, even though the note refers to the object.
 (define notes (make-weak-map))
@@ -108,8 +112,18 @@
 
 (show)
 (show "== 4. Heap statistics ==")
+(show "   (wgc_stats: the collection in gc/collect.c, pages in gc/pages.c)")
 (define s (gc-stats))
 (for-each
- (lambda (name) (show "  " name ": " (cdr (assq name s))))
- '(collections objects-allocated live-bytes heap-size weak-slots-cleared
-   ephemerons-resolved cells-registered cells-queued cells-delivered cells-unregistered))
+ (lambda (entry)
+   (show "  " (car entry) ": " (cdr (assq (car entry) s)) "  -- " (cadr entry)))
+ '((collections "full collections so far, each started by an allocation or (gc)")
+   (objects-allocated "objects the program asked for since the heap was made")
+   (live-bytes "bytes in objects that survived the last collection")
+   (heap-size "memory the heap holds now: pages and large objects")
+   (weak-slots-cleared "weak references emptied because their target died")
+   (ephemerons-resolved "weak-map values kept because their key was alive")
+   (cells-registered "registry registrations made")
+   (cells-queued "registrations whose target died, queued for cleanup")
+   (cells-delivered "cleanup procedures run at safe points")
+   (cells-unregistered "registrations withdrawn by registry-unregister!")))

@@ -144,6 +144,7 @@ static void bind_args(interp *I, int argc)
     f->parent = c->env;
     f->names = c->params;
     f->extra = NIL;
+    f->proc = (value)c;
     f->count = count;
     memcpy(f->vals, &S(fbase + 1), count * sizeof(value));
     I->unev = c->body;
@@ -159,6 +160,10 @@ static value run(interp *I, bool apply, int argc)
         goto apply;
 
 eval:
+    if (__builtin_expect(I->interrupt, 0)) {
+        I->interrupt = 0;
+        ws_error(I, "interrupted");
+    }
     x = I->expr;
     if (!is_ptr(x)) {
         I->val = x;

@@ -129,10 +129,60 @@ void ws_error_v(interp *I, const char *msg, value v)
     ws_error(I, "%s %s", msg, buf);
 }
 
+/* The name of the procedure whose call made environment frame f. */
+static value proc_name(value f)
+{
+    return AS(closure, AS(frame, f)->proc)->name;
+}
+
+static void print_run(value name, long times)
+{
+    fprintf(stderr, "  in %s", is_symbol(name) ? AS(symbol, name)->name
+                                               : "an anonymous procedure");
+    if (times > 1)
+        fprintf(stderr, " (%ld calls deep)", times);
+    fputc('\n', stderr);
+}
+
+/* The procedures whose calls are still under way, innermost first: the
+ * current environment's, then those of the environments that continuation
+ * records saved on the stack (tail calls leave none, as in any Scheme).
+ * Runs of one procedure (recursion) print as one line. */
+static void backtrace(interp *I)
+{
+    enum { SHOWN = 6 };
+    value last = NIL, run_name = NIL;
+    long run = 0;
+    int lines = 0, more = 0;
+    for (size_t i = I->sp + 1; i-- > 0;) {
+        value f = i == I->sp ? I->env : S(i);
+        if (!is_kind(f, K_FRAME) || f == last)
+            continue;
+        last = f;
+        if (run && proc_name(f) == run_name && is_symbol(run_name)) {
+            run++;
+            continue;
+        }
+        if (run && lines++ < SHOWN)
+            print_run(run_name, run);
+        else if (run)
+            more++;
+        run_name = proc_name(f);
+        run = 1;
+    }
+    if (run && lines++ < SHOWN)
+        print_run(run_name, run);
+    else if (run)
+        more++;
+    if (more)
+        fprintf(stderr, "  ... and %d more\n", more);
+}
+
 void ws_report(interp *I, const char *context)
 {
     fflush(stdout);
     fprintf(stderr, "%s:%d: %s%s\n", I->filename, I->line, context, I->errmsg);
+    backtrace(I);
     fflush(stderr);
 }
 

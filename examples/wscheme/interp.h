@@ -22,6 +22,7 @@
 #define WS_INTERP_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "value.h"
@@ -73,6 +74,13 @@ typedef struct interp {
 
     bool in_cleanup;     /* a cleanup procedure is running */
     bool cleanup_failed; /* one reported an error and stopped the drain */
+
+    /* Set by a SIGINT handler: the evaluator raises "interrupted" at its
+     * next step, which unwinds like any error, leaving the state intact. */
+    volatile sig_atomic_t interrupt;
+    /* (exit [code]): unwinds like an error, without a report. */
+    bool exiting;
+    int exit_code;
 } interp;
 
 /* --------------------------------------------------------------- stack */

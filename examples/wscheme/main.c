@@ -4,14 +4,46 @@
  * Each top-level form is one job: after it the interpreter reaches its
  * safe point (ws_safe_point), where kept objects are released and queued
  * cleanup procedures run.  An error unwinds to here by longjmp; resetting
- * the value stack is all the repair the heap needs.
+ * the value stack is all the repair the heap needs.  Ctrl-C sets a flag
+ * the evaluator turns into an "interrupted" error at its next step, so it
+ * unwinds the same way and the REPL's state survives.
+ *
+ * On a terminal the REPL edits lines and keeps a history with libedit
+ * (BSD-licensed, Debian's libedit-dev), when the build found it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#if WS_HAVE_LIBEDIT
+#include <editline/readline.h>
+#endif
+
 #include "interp.h"
+
+/* The interpreter Ctrl-C interrupts: a signal handler can reach no other. */
+static interp *interrupt_target;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (interrupt_target)
+        interrupt_target->interrupt = 1;
+}
+
+/* SIGINT without SA_RESTART: a blocking read returns EINTR, so Ctrl-C at
+ * the prompt abandons the line being typed. */
+static void catch_interrupts(interp *I)
+{
+    interrupt_target = I;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
 
 static void reset(interp *I)
 {
@@ -27,7 +59,8 @@ static bool run_forms(interp *I, const char *src, size_t len, int first_line, bo
     ws_reader_set(I, src, len, first_line);
     I->handler = &here;
     if (setjmp(here)) {
-        ws_report(I, "error: ");
+        if (!I->exiting)
+            ws_report(I, "error: ");
         reset(I);
         ws_safe_point(I);
         I->handler = NULL;
@@ -80,7 +113,48 @@ static int run_file(interp *I, const char *path)
     I->filename = path;
     bool ok = run_forms(I, src, len, 1, false);
     free(src);
-    return ok ? 0 : 1;
+    return I->exiting ? I->exit_code : ok ? 0 : 1;
+}
+
+/* One line of input with its newline, in *line (malloc'd, *cap bytes):
+ * its length, 0 when Ctrl-C abandoned it, -1 at the end of input. */
+static ssize_t read_line(bool tty, const char *prompt, char **line, size_t *cap)
+{
+#if WS_HAVE_LIBEDIT
+    if (tty) {
+        char *got = readline(prompt);
+        if (!got)
+            return interrupt_target->interrupt ? 0 : -1;
+        if (*got)
+            add_history(got);
+        size_t n = strlen(got);
+        if (n + 2 > *cap) {
+            char *nl = realloc(*line, n + 2);
+            if (!nl) {
+                free(got);
+                return -1;
+            }
+            *line = nl;
+            *cap = n + 2;
+        }
+        memcpy(*line, got, n);
+        (*line)[n] = '\n';
+        (*line)[n + 1] = '\0';
+        free(got);
+        return (ssize_t)n + 1;
+    }
+#endif
+    if (tty) {
+        fputs(prompt, stdout);
+        fflush(stdout);
+    }
+    errno = 0;
+    ssize_t got = getline(line, cap, stdin);
+    if (got < 0 && errno == EINTR) {
+        clearerr(stdin);
+        return 0;
+    }
+    return got;
 }
 
 static int repl(interp *I)
@@ -90,12 +164,18 @@ static int repl(interp *I)
     size_t len = 0, cap = 0, linecap = 0;
     int first_line = 1;
     I->filename = "repl";
+    if (tty)
+        printf("wscheme on wgc: type (help) for help, (exit) or Ctrl-D to leave.\n");
     for (;;) {
-        if (tty) {
-            fputs(len ? "... " : "> ", stdout);
-            fflush(stdout);
+        ssize_t got = read_line(tty, len ? "... " : "> ", &line, &linecap);
+        if (got == 0 || (I->interrupt && got < 0)) {
+            /* Ctrl-C at the prompt: drop the unfinished input. */
+            I->interrupt = 0;
+            if (tty)
+                putchar('\n');
+            len = 0;
+            continue;
         }
-        ssize_t got = getline(&line, &linecap, stdin);
         if (got < 0 && len == 0)
             break;
         if (got > 0) {
@@ -115,14 +195,14 @@ static int repl(interp *I)
         for (size_t i = 0; i < len; i++)
             first_line += input[i] == '\n';
         len = 0;
-        if (got < 0)
+        if (got < 0 || I->exiting)
             break;
     }
-    if (tty)
+    if (tty && !I->exiting)
         putchar('\n');
     free(input);
     free(line);
-    return 0;
+    return I->exiting ? I->exit_code : 0;
 }
 
 static bool parse_size(const char *s, size_t *out)
@@ -147,6 +227,7 @@ static void usage(FILE *out)
 {
     fputs("usage: wscheme [--max-heap=BYTES[K|M|G]] [--stack=SLOTS] [FILE | -]\n"
           "  With FILE, runs it and stops at the first error; without, starts a REPL.\n"
+          "  Ctrl-C interrupts the running form; (exit [code]) leaves.\n"
           "  WGC_STRESS=N in the environment collects at every N-th allocation.\n",
           out);
 }
@@ -175,7 +256,9 @@ int main(int argc, char **argv)
     interp I;
     if (!ws_init(&I, max_heap, stack))
         return 2;
+    catch_interrupts(&I);
     int rc = file ? run_file(&I, file) : repl(&I);
+    interrupt_target = NULL;
     ws_free(&I);
     return rc;
 }

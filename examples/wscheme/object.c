@@ -48,6 +48,7 @@ static void trace_frame(void *o, wgc_visitor *v)
     visit(v, &f->parent);
     visit(v, &f->names);
     visit(v, &f->extra);
+    visit(v, &f->proc);
     for (size_t i = 0; i < f->count; i++)
         visit(v, &f->vals[i]);
 }
@@ -104,7 +105,9 @@ void *ws_alloc(interp *I, const wgc_type *type, size_t size)
         if (e == WGC_EHEAPMAX)
             ws_error(I, "out of memory: the heap limit of %zu bytes is reached",
                      I->max_heap);
-        ws_error(I, "out of memory: %s", wgc_error_string(e));
+        if (e == WGC_ENOMEM)
+            ws_error(I, "out of memory: the system refused memory");
+        ws_error(I, "cannot allocate: %s", wgc_error_string(e));
     }
     return p;
 }

@@ -353,6 +353,38 @@ static value p_newline(interp *I, value *a, int n)
     return UNSPEC;
 }
 
+/* (exit [code]): leaves the program after the current top-level form's
+ * unwinding; the code must be a small integer. */
+static value p_exit(interp *I, value *a, int n)
+{
+    intptr_t code = n ? arg_int(I, "exit", a[0]) : 0;
+    if (code < 0 || code > 255)
+        ws_error(I, "exit: the code must be between 0 and 255, got %ld", (long)code);
+    I->exiting = true;
+    I->exit_code = (int)code;
+    ws_error(I, "exit");
+}
+
+static value p_help(interp *I, value *a, int n)
+{
+    (void)a, (void)n;
+    fputs("wscheme: a small Scheme on the wgc garbage collector.\n"
+          "  Forms: quote if define set! lambda begin let let* cond and or when unless\n"
+          "  Weak layer: make-weak-ref weak-ref-deref weak-ref-clear! weak-ref?\n"
+          "    make-weak-map weak-map-ref weak-map-set! weak-map-has? weak-map-delete!\n"
+          "    weak-map-count make-finalization-registry registry-register!\n"
+          "    registry-unregister! make-weak-ref-group group-make-ref\n"
+          "  The collector: (gc) collects, (run-cleanup) runs queued cleanup,\n"
+          "    (gc-stats) lists the heap's counters.\n"
+          "  Each top-level form is a job: kept objects are released after it and\n"
+          "  queued cleanup procedures run.  Ctrl-C interrupts the running form;\n"
+          "  (exit) or Ctrl-D leaves.  examples/demo.scm shows the weak layer.\n",
+          stdout);
+    fflush(stdout);
+    (void)I;
+    return UNSPEC;
+}
+
 static value p_error(interp *I, value *a, int n)
 {
     char buf[sizeof I->errmsg];
@@ -421,6 +453,8 @@ void ws_install_prims(interp *I)
         {"write", p_write, 1, 1},
         {"newline", p_newline, 0, 0},
         {"error", p_error, 1, -1},
+        {"exit", p_exit, 0, 1},
+        {"help", p_help, 0, 0},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         ws_define_prim(I, table[i].name, table[i].fn, table[i].min, table[i].max);

@@ -114,6 +114,7 @@ typedef struct prim {
 typedef struct frame {
     obj h;
     value parent, names, extra;
+    value proc; /* the closure called: for backtraces */
     size_t count;
     value vals[];
 } frame;

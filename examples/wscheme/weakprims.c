@@ -18,8 +18,11 @@ _Noreturn static void wgc_failure(interp *I, const char *who)
 {
     wgc_error e = wgc_last_error(I->heap);
     wgc_clear_error(I->heap);
-    if (e == WGC_EHEAPMAX || e == WGC_ENOMEM)
-        ws_error(I, "%s: out of memory (%s)", who, wgc_error_string(e));
+    if (e == WGC_EHEAPMAX)
+        ws_error(I, "%s: out of memory: the heap limit of %zu bytes is reached",
+                 who, I->max_heap);
+    if (e == WGC_ENOMEM)
+        ws_error(I, "%s: out of memory: the system refused memory", who);
     ws_error(I, "%s: %s", who, wgc_error_string(e));
 }
 
