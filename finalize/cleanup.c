@@ -120,14 +120,19 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
         return 0;
     size_t total = 0;
     wgc_error before = heap->error;
+    /* [F12] The fixed point is a collection after which nothing can be
+     * delivered and no callback ran.  Whether a collection queued anything
+     * says nothing: the queues may have been filled before the call, and
+     * the callbacks draining them may make new garbage, which only the
+     * next collection finds. */
     for (;;) {
         wgc__collect(heap);
-        bool queued = heap->queued_cleanup;
         heap->error = WGC_OK;
-        total += wgc_run_cleanup(heap, SIZE_MAX);
+        size_t ran = wgc_run_cleanup(heap, SIZE_MAX);
+        total += ran;
         if (heap->error == WGC_ECALLBACK)
             return total; /* a failing callback: let the host decide */
-        if (!queued && !next_owner(heap))
+        if (ran == 0 && !next_owner(heap))
             break;
     }
     heap->error = before;

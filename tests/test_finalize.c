@@ -617,6 +617,67 @@ Test(finalize, F12_collect_and_cleanup_reaches_a_fixed_point)
     free_heap(h);
 }
 
+/* [F12] whatever the queues held on entry (issue 13, item 1): cells
+ * queued by an earlier collection make the first collection of
+ * wgc_collect_and_cleanup queue nothing, yet the garbage their callbacks
+ * register must still be collected and delivered. */
+Test(finalize, F12_fixed_point_when_queues_were_filled_on_entry)
+{
+    wgc_heap *h = heap_with(false);
+    chain_len = 10;
+    R[0] = wgc_registry_new(h, chain_cb, NULL);
+    for (int i = 0; i < 3; i++) {
+        R[1] = mk(h, MAX_IDS);
+        cr_assert(wgc_registry_register(R[0], R[1], H(1), NULL));
+    }
+    R[1] = NULL;
+    collect(h); /* an earlier collection (wgc_collect or an auto one) */
+    cr_assert_eq(wgc_registry_pending(R[0]), 3);
+    cr_assert_eq(wgc_collect_and_cleanup(h), 3 * 10);
+    cr_assert_eq(chain_calls, 30);
+    cr_assert_eq(wgc_cleanup_pending(h), 0);
+    free_heap(h);
+}
+
+/* The same for groups: an executor's follow-up ref (kept alive in a
+ * rooted holder) to fresh garbage is delivered by the same call. */
+static long group_chain_calls;
+static int group_chain_exec(wgc_heap *h, wgc_weakref *ref, void *holdings, void *user)
+{
+    (void)ref, (void)user;
+    group_chain_calls++;
+    long n = (long)(uintptr_t)holdings;
+    if (n < chain_len) {
+        obj *t = mk(h, MAX_IDS);
+        R[5] = wgc_group_make_ref(R[2], t, H(n + 1)); /* rooted */
+        cr_assert_not_null(R[5]);
+    }
+    return 0;
+}
+
+Test(finalize, F12_group_follow_up_refs_are_delivered)
+{
+    wgc_heap *h = heap_with(false);
+    chain_len = 8;
+    R[2] = wgc_group_new(h, group_chain_exec, NULL);
+    R[3] = mk(h, MAX_IDS);
+    R[5] = wgc_group_make_ref(R[2], R[3], H(1));
+    R[3] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_group_pending(R[2]), 1);
+    cr_assert_eq(wgc_collect_and_cleanup(h), 8);
+    cr_assert_eq(group_chain_calls, 8);
+    cr_assert_eq(wgc_group_pending(R[2]), 0);
+    /* and from empty queues too */
+    group_chain_calls = 0;
+    R[3] = mk(h, MAX_IDS);
+    R[5] = wgc_group_make_ref(R[2], R[3], H(3));
+    R[3] = NULL;
+    cr_assert_eq(wgc_collect_and_cleanup(h), 6);
+    cr_assert_eq(group_chain_calls, 6);
+    free_heap(h);
+}
+
 /* =================================================================== F13 */
 
 Test(finalize, F13_destructors_are_not_finalizers)

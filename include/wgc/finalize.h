@@ -86,9 +86,13 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max);
 size_t wgc_cleanup_pending(const wgc_heap *heap);
 
 /* "Bring out your dead": collects and drains the queue, again and again,
- * until a collection queues nothing and the queue is empty (a callback that
- * keeps making new garbage with registered targets keeps it going).
- * Returns the number of callbacks run.  0 on a NULL heap. */
+ * until a collection leaves nothing to deliver (a callback that keeps
+ * making new garbage with registered targets, or executors that make new
+ * group refs, keep it going).  This holds whatever the queues held on
+ * entry: every callback that runs is followed by another collection.
+ * Refs of a group without executor are left queued.  Returns the number
+ * of callbacks run.  0 on a NULL heap or from inside a collection
+ * (WGC_EREENTRY); stops at a failing callback (WGC_ECALLBACK). */
 size_t wgc_collect_and_cleanup(wgc_heap *heap);
 
 #ifdef __cplusplus
