@@ -750,6 +750,73 @@ Test(weak, W10_dead_group_collected_with_its_queue)
     wgc_heap_free(h);
 }
 
+/* [W8] [W9] A group ref gives up its holdings when it is cleared and when
+ * it is delivered: a host that keeps the ref does not keep them alive
+ * (issue 13, item 10). */
+static void *seen_in_executor;
+static int holdings_executor(wgc_heap *h, wgc_weakref *ref, void *holdings, void *user)
+{
+    (void)user;
+    seen_in_executor = holdings;
+    cr_assert_null(wgc_weakref_holdings(h, ref), "the ref still has its holdings in the executor");
+    return 0;
+}
+
+Test(weak, W8_W9_group_ref_releases_holdings_on_clear_and_delivery)
+{
+    wgc_heap *h = heap_with(false, false);
+    R[0] = wgc_group_new(h, holdings_executor, NULL);
+    R[1] = mk(h, 1);  /* target of the ref to clear */
+    R[2] = mk(h, 2);  /* its holdings */
+    R[3] = wgc_group_make_ref(R[0], R[1], R[2]);
+    R[4] = mk(h, 4);  /* target of the ref to deliver */
+    R[5] = mk(h, 5);  /* its holdings */
+    R[6] = wgc_group_make_ref(R[0], R[4], R[5]);
+    cr_assert_not_null(R[3]);
+    cr_assert_not_null(R[6]);
+    cr_assert_eq(wgc_weakref_holdings(h, R[3]), R[2]);
+
+    /* cleared while its target lives */
+    cr_assert(wgc_weakref_clear(h, R[3]));
+    cr_assert_null(wgc_weakref_holdings(h, R[3]), "clear kept the holdings");
+    R[2] = NULL;
+    collect(h);
+    cr_assert(died[2], "holdings of a cleared group ref kept alive by the ref");
+
+    /* delivered, the ref still held by the host */
+    void *holdings = R[5];
+    R[4] = NULL;
+    R[5] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_group_pending(R[0]), 1);
+    cr_assert_not(died[5], "queued holdings collected [W7]");
+    cr_assert_eq(wgc_weakref_holdings(h, R[6]), holdings, "queued ref lost its holdings");
+    cr_assert_eq(wgc_group_finalize_some(R[0], 1), 1);
+    cr_assert_eq(seen_in_executor, holdings);
+    cr_assert_null(wgc_weakref_holdings(h, R[6]), "a delivered ref kept its holdings");
+    collect(h);
+    cr_assert(died[5], "holdings of a delivered group ref kept alive by the ref");
+
+    /* cleared while queued */
+    R[7] = mk(h, 7);
+    R[8] = mk(h, 8);
+    R[9] = wgc_group_make_ref(R[0], R[7], R[8]);
+    R[7] = R[8] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_group_pending(R[0]), 1);
+    cr_assert(wgc_weakref_clear(h, R[9]));
+    collect(h);
+    cr_assert(died[8], "holdings of a cleared queued group ref kept alive");
+    cr_assert_eq(wgc_group_pending(R[0]), 0);
+    /* plain WeakRefs keep theirs: clear empties only the target */
+    R[10] = mk(h, 10);
+    R[11] = mk(h, 11);
+    R[12] = wgc_weakref_new(h, R[10], R[11]);
+    cr_assert(wgc_weakref_clear(h, R[12]));
+    cr_assert_eq(wgc_weakref_holdings(h, R[12]), R[11]);
+    wgc_heap_free(h);
+}
+
 /* W11: no poll of live refs: a collection queues exactly the refs whose
  * targets died, reports nothing when nothing died, and the count of refs
  * queued never includes live ones. */
@@ -1342,7 +1409,7 @@ Test(weak, group_dies_with_refs_queued)
     cr_assert_null(wgc_weakref_deref(h, R[10]));
     cr_assert(wgc_weakref_clear(h, R[10]));
     cr_assert(wgc_weakref_clear(h, R[12]));
-    cr_assert_eq(wgc_weakref_holdings(h, R[12]), (void *)(uintptr_t)3);
+    cr_assert_null(wgc_weakref_holdings(h, R[12]), "clear keeps a group ref's holdings [W8]");
     collect(h);
     cr_assert(wgc_debug_verify(h));
     wgc_heap_free(h);

@@ -100,10 +100,15 @@ static int deliver_with(wgc_group *g, wgc_group_fn fn, void *user)
     wgc_heap *heap = g->sp.heap;
     group_ref *r = g->head;
     wgc__group_unlink(g, r);
-    void *holdings = r->ref.flags & REF_HOLDINGS_TRACED ? r->ref.holdings : NULL;
-    WGC_FRAME(heap, &g, &r, &holdings);
+    /* [W9] Delivered: the ref gives its holdings up before fn gets them,
+     * so a host that keeps the ref does not keep them alive.  The frame
+     * roots them (when they are an object) for the call. */
+    void *holdings = r->ref.holdings;
+    void *rooted = r->ref.flags & REF_HOLDINGS_TRACED ? holdings : NULL;
+    wgc__group_ref_release(r);
+    WGC_FRAME(heap, &g, &r, &rooted);
     heap->stats.group_refs_run++;
-    int result = fn(heap, &r->ref, r->ref.holdings, user);
+    int result = fn(heap, &r->ref, holdings, user);
     WGC_FRAME_POP(heap);
     return result;
 }

@@ -54,5 +54,12 @@ extern const wgc_type wgc__group_ref_type;
 struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
                                       void *target, void *holdings);
 void wgc__group_unlink(wgc_group *g, group_ref *r);
+/* Drops a group ref's holdings (cleared, delivered or dropped by its
+ * group's shutdown): no executor can be handed them any more [W8]. */
+static inline void wgc__group_ref_release(group_ref *r)
+{
+    r->ref.holdings = NULL;
+    r->ref.flags &= ~(uintptr_t)REF_HOLDINGS_TRACED;
+}
 
 #endif

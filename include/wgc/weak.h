@@ -55,12 +55,19 @@ wgc_weakref *wgc_weakref_new(wgc_heap *heap, void *target, void *holdings);
 void *wgc_weakref_deref(wgc_heap *heap, wgc_weakref *ref);
 
 /* Empties `ref` now.  For a group ref this also removes it from its group,
- * queued or not: its executor will never see it.  false (WGC_EINVAL) if
- * `ref` is not a WeakRef; true otherwise (also when already empty). */
+ * queued or not: its executor will never see it; and it empties its
+ * holdings (wgc_weakref_holdings returns NULL from then on), which the ref
+ * no longer keeps alive.  A plain WeakRef keeps its holdings.  false
+ * (WGC_EINVAL) if `ref` is not a WeakRef; true otherwise (also when
+ * already empty). */
 bool wgc_weakref_clear(wgc_heap *heap, wgc_weakref *ref);
 
-/* The ref's holdings (stay valid while the ref lives).  NULL if none or if
- * `ref` is not a WeakRef (then WGC_EINVAL). */
+/* The ref's holdings (stay valid while the ref lives and holds them).
+ * NULL if none or if `ref` is not a WeakRef (then WGC_EINVAL).  A group
+ * ref gives its holdings up (NULL from then on) when it is cleared, when
+ * it is delivered (before its executor or manual function runs: that call
+ * receives them as an argument) and when its group is shut down while it
+ * is queued (wgc_group_shutdown). */
 void *wgc_weakref_holdings(wgc_heap *heap, wgc_weakref *ref);
 
 /* ======================================================= keep-during-job */
@@ -89,7 +96,8 @@ wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user);
 
 /* A new WeakRef in `group`.  When its target dies while the ref is alive,
  * the ref is queued on the group with its holdings (which stay alive until
- * delivered).  A ref that is itself garbage when its target dies is not
+ * delivered; the ref itself holds them only until it is delivered or
+ * cleared, see wgc_weakref_holdings).  A ref that is itself garbage when its target dies is not
  * queued.  Errors as wgc_weakref_new.  NULL for a NULL or dead group (no
  * error is recorded then: there is no heap to record it on; a signature
  * word tells a dead group, and debug builds print why). */
