@@ -817,6 +817,101 @@ Test(weak, W8_W9_group_ref_releases_holdings_on_clear_and_delivery)
     wgc_heap_free(h);
 }
 
+/* [W15] wgc_group_shutdown (issue 13, item 11). */
+Test(weak, W15_group_shutdown)
+{
+    wgc_heap *h = heap_with(false, false);
+    R[0] = wgc_group_new(h, log_executor, NULL);
+    for (int i = 0; i < 3; i++) { /* refs 10..12 get queued */
+        R[1 + i] = mk(h, 1 + i);
+        R[4 + i] = mk(h, 4 + i); /* holdings */
+        R[10 + i] = wgc_group_make_ref(R[0], R[1 + i], R[4 + i]);
+        cr_assert_not_null(R[10 + i]);
+        R[1 + i] = R[4 + i] = NULL;
+    }
+    R[20] = mk(h, 20); /* a live ref, with holdings */
+    R[21] = mk(h, 21);
+    R[22] = wgc_group_make_ref(R[0], R[20], R[21]);
+    void *live_holdings = R[21];
+    R[21] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_group_pending(R[0]), 3);
+    cr_assert_eq(wgc_cleanup_pending(h), 3);
+
+    cr_assert(wgc_group_shutdown(R[0]));
+    cr_assert_eq(wgc_group_pending(R[0]), 0, "queued refs not dropped");
+    cr_assert_eq(wgc_cleanup_pending(h), 0);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 0);
+    cr_assert_eq(wgc_group_finalize_some(R[0], 10), 0);
+    cr_assert_eq(wgc_group_manually_finalize(R[0], manual_fn, (void *)0xabc), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_null(wgc_weakref_deref(h, R[10 + i]));
+        cr_assert_null(wgc_weakref_holdings(h, R[10 + i]), "a dropped ref kept its holdings");
+    }
+    /* refs still answer deref */
+    cr_assert_eq(wgc_weakref_deref(h, R[22]), R[20]);
+    cr_assert_eq(wgc_weakref_holdings(h, R[22]), live_holdings);
+    collect(h);
+    for (int i = 0; i < 3; i++)
+        cr_assert(died[4 + i], "holdings of a dropped ref kept alive");
+    cr_assert_not(died[21], "a live ref's holdings collected");
+    cr_assert_eq(wgc_weakref_deref(h, R[22]), R[20]);
+
+    /* the live ref's target dies: nothing queued, holdings released */
+    R[20] = NULL;
+    collect(h);
+    cr_assert(died[20]);
+    cr_assert_null(wgc_weakref_deref(h, R[22]));
+    cr_assert_eq(wgc_group_pending(R[0]), 0);
+    cr_assert_null(wgc_weakref_holdings(h, R[22]));
+    collect(h);
+    cr_assert(died[21], "holdings of a shut group's ref kept after its target died");
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 0);
+    cr_assert_eq(wgc_collect_and_cleanup(h), 0);
+    cr_assert_eq(exec_n, 0, "the executor ran after shutdown");
+    cr_assert_eq(manual_calls, 0);
+
+    /* no new refs; a second shutdown is harmless; clear still works */
+    R[30] = mk(h, 30);
+    wgc_clear_error(h);
+    cr_assert_null(wgc_group_make_ref(R[0], R[30], NULL));
+    cr_assert_eq(wgc_last_error(h), WGC_ESTATE);
+    cr_assert(wgc_group_shutdown(R[0]));
+    cr_assert(wgc_weakref_clear(h, R[22]));
+    cr_assert_not(wgc_group_shutdown(NULL));
+    cr_assert(wgc_debug_verify(h));
+    wgc_heap_free(h);
+}
+
+/* Shut down from its own executor: the drain stops after that call. */
+static int shutdown_calls;
+static int shutdown_executor(wgc_heap *h, wgc_weakref *ref, void *holdings, void *user)
+{
+    (void)h, (void)ref, (void)holdings, (void)user;
+    shutdown_calls++;
+    cr_assert(wgc_group_shutdown(R[0]));
+    return 0;
+}
+
+Test(weak, W15_group_shutdown_from_its_executor)
+{
+    wgc_heap *h = heap_with(false, false);
+    R[0] = wgc_group_new(h, shutdown_executor, NULL);
+    R[1] = wgc_group_new(h, log_executor, NULL); /* another group, unaffected */
+    for (int i = 0; i < 4; i++) {
+        R[2] = mk(h, 1 + i);
+        R[10 + i] = wgc_group_make_ref(R[i % 2], R[2], (void *)(uintptr_t)(i + 1));
+    }
+    R[2] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_cleanup_pending(h), 4);
+    cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 3);
+    cr_assert_eq(shutdown_calls, 1);
+    cr_assert_eq(exec_n, 2);
+    cr_assert_eq(wgc_cleanup_pending(h), 0);
+    wgc_heap_free(h);
+}
+
 /* W11: no poll of live refs: a collection queues exactly the refs whose
  * targets died, reports nothing when nothing died, and the count of refs
  * queued never includes live ones. */

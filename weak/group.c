@@ -1,7 +1,7 @@
 /*
  * weak/group.c -- WeakRefGroup: refs whose dead targets queue the ref on
  * its group, delivered to the group's executor at safe points.  Rules W6
- * to W9 of docs/weak.md.
+ * to W10 and W15 (shutdown) of docs/weak.md.
  *
  * A collection touches only the group refs whose targets it finds dead
  * (through the notify of their weak slot): it never polls a group.
@@ -46,7 +46,11 @@ static void ref_target_died(wgc_heap *heap, void *owner, void *slot)
     (void)slot;
     group_ref *r = owner;
     if (!r->group || !is_marked(heap, r->group))
-        return; /* [W8] a dead group queues nothing */
+        return; /* [W10] a dead group queues nothing */
+    if (r->group->shut) {
+        wgc__group_ref_release(r); /* [W15] nobody will be handed them */
+        return;
+    }
     r->queued_epoch = heap->epoch;
     append(r->group, r);
     heap->stats.group_refs_queued++;
@@ -152,6 +156,11 @@ wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
     if (!check_group(group))
         return NULL;
     wgc_heap *heap = group->sp.heap;
+    if (group->shut) {
+        wgc__misuse(heap, "wgc_group_make_ref on a group that was shut down");
+        wgc__fail(heap, WGC_ESTATE); /* [W15] */
+        return NULL;
+    }
     WGC_FRAME(heap, &group);
     group_ref *r = (group_ref *)wgc__weakref_make(heap, &wgc__group_ref_type,
                                                   target, holdings);
@@ -181,4 +190,20 @@ size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user
 size_t wgc_group_pending(const wgc_group *group)
 {
     return check_group(group) ? group->sp.pending : 0;
+}
+
+bool wgc_group_shutdown(wgc_group *group)
+{
+    if (!check_group(group) || !wgc__enter(group->sp.heap))
+        return false;
+    /* [W15] Drop the queue: the refs stay (empty, as they were), their
+     * holdings go.  Live refs stay as they are until their targets die;
+     * ref_target_died then releases their holdings instead of queueing. */
+    group->shut = true;
+    while (group->head) {
+        group_ref *r = group->head;
+        wgc__group_unlink(group, r);
+        wgc__group_ref_release(r);
+    }
+    return true;
 }

@@ -33,7 +33,7 @@ typedef struct bare_ref {
  * group, never by the ref. */
 typedef struct group_ref {
     struct wgc_weakref ref;  /* first: a group_ref is a wgc_weakref */
-    wgc_group *group;        /* weak: a dead group queues nothing [W8] */
+    wgc_group *group;        /* weak: a dead group queues nothing [W10] */
     uint64_t seq;            /* registration order, heap-wide */
     uint64_t queued_epoch;   /* the collection that found the target dead */
     struct group_ref *prev, *next;
@@ -44,6 +44,7 @@ struct wgc_group {
     wgc_group_fn executor;
     void *user;
     group_ref *head, *tail;  /* the queue, oldest first */
+    bool shut;               /* wgc_group_shutdown ran: nothing queues [W15] */
 };
 
 extern const wgc_type wgc__weakref_type;

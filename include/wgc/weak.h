@@ -116,6 +116,22 @@ size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn,
 /* How many refs wait in the group's queue. */
 size_t wgc_group_pending(const wgc_group *group);
 
+/* Shuts `group` down for good: its executor (and any manual function) is
+ * never called again, for refs queued now or later.  Refs queued now are
+ * dropped: taken off the queue, their holdings emptied and no longer kept
+ * alive.  Every ref of the group stays a valid WeakRef: deref still
+ * answers (the target while it lives, NULL once it died or was cleared),
+ * clear and holdings work as before.  A live ref keeps its holdings until
+ * its target dies (then they are emptied instead of queued) or it is
+ * cleared.  Afterwards wgc_group_pending is 0, finalize_some and
+ * manually_finalize return 0, and wgc_group_make_ref returns NULL
+ * (WGC_ESTATE).  May be called from the group's own executor: the drain
+ * that called it stops after that call.  Does not allocate or collect.
+ * true on success, also when already shut down; false for a NULL group,
+ * a group that is not live (see wgc_group_make_ref), or a call from inside
+ * a collection (WGC_EREENTRY). */
+bool wgc_group_shutdown(wgc_group *group);
+
 /* ================================================================== WeakMap */
 
 /* A table keyed by object identity whose entries are ephemerons: an entry
