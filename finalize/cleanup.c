@@ -53,6 +53,17 @@ static special *next_owner(wgc_heap *heap)
     return next_owner2(heap, &unused);
 }
 
+/* Every cleanup callback and executor runs through here: while one runs
+ * the heap must outlive it, so wgc_heap_free refuses [F7]. */
+static int deliver_one(special *sp, int (*deliver)(special *, void *), void *arg)
+{
+    wgc_heap *heap = sp->heap;
+    heap->cleanup_depth++;
+    int result = deliver(sp, arg);
+    heap->cleanup_depth--;
+    return result;
+}
+
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
                   void *arg)
 {
@@ -61,7 +72,7 @@ size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
     WGC_FRAME(heap, &sp); /* a callback may drop the last reference to it */
     while (ran < max && sp->pending) {
         ran++;
-        if (deliver(sp, arg) != 0) {
+        if (deliver_one(sp, deliver, arg) != 0) {
             wgc__fail(heap, WGC_ECALLBACK);
             break;
         }
@@ -88,7 +99,7 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
         uint64_t chosen_epoch = heap->epoch;
         do {
             ran++;
-            if (owner->ops->deliver(owner, NULL) != 0) {
+            if (deliver_one(owner, owner->ops->deliver, NULL) != 0) {
                 wgc__fail(heap, WGC_ECALLBACK);
                 return ran;
             }

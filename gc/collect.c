@@ -186,6 +186,7 @@ void wgc__collect(wgc_heap *heap)
 {
     uint64_t start = now_ns();
     phase saved = heap->phase;
+    wgc_frame *frames = heap->pub.frames;
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
@@ -226,6 +227,7 @@ void wgc__collect(wgc_heap *heap)
     if (heap->queued_cleanup && heap->config.cleanup_pending)
         heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
     hook(heap, WGC_EVENT_COLLECT_END);
+    wgc__frames_check(heap, frames);
     heap->phase = saved;
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = 0;

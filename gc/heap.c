@@ -297,8 +297,10 @@ void wgc_heap_free(wgc_heap *heap)
 {
     if (!wgc__check_heap(heap))
         return;
-    if (heap->phase != PHASE_MUTATOR) {
-        wgc__misuse(heap, "wgc_heap_free called from inside a collection");
+    if (heap->phase != PHASE_MUTATOR || heap->cleanup_depth) {
+        wgc__misuse(heap, "wgc_heap_free called from inside a %s",
+                    heap->cleanup_depth ? "cleanup callback or group executor"
+                                        : "collection");
         heap->error = WGC_EREENTRY;
         return;
     }

@@ -296,6 +296,9 @@ struct wgc_heap {
 
     /* finalization: sequence numbers order registrations heap-wide */
     uint64_t next_seq;
+    /* cleanup callbacks and executors running now (they nest: a callback
+     * may drain): "inside a user callback", apart from the phase [F7] */
+    unsigned cleanup_depth;
 
     wgc_heap_stats stats;
     uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
@@ -450,6 +453,10 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
 /* ============================================================ roots.c */
 
 void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
+/* At the end of a collection: the frame stack must be as it was at its
+ * start (`saved`); a frame pushed inside it (by the inline WGC_FRAME,
+ * which cannot see the phase) is misuse, undone and reported. */
+void wgc__frames_check(wgc_heap *heap, wgc_frame *saved);
 void wgc__roots_free(wgc_heap *heap);
 bool wgc__keep(wgc_heap *heap, void *obj);
 
