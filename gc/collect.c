@@ -195,6 +195,7 @@ void wgc__collect(wgc_heap *heap)
     wgc__allocators_retire(heap);
     heap->phase = PHASE_HOOK;
     hook(heap, WGC_EVENT_COLLECT_START);
+    wgc__frames_check(heap, frames); /* before marking reads the frames */
 
     heap->phase = PHASE_MARK;
     heap->queued_cleanup = false;
@@ -203,9 +204,11 @@ void wgc__collect(wgc_heap *heap)
     wgc__mark_converge(heap);
     wgc__process_weak(heap);
     after_weak(heap);
+    wgc__frames_check(heap, frames);
 
     heap->phase = PHASE_SWEEP;
     run_destructors(heap);
+    wgc__frames_check(heap, frames); /* before verification reads them */
     wgc__specials_compact(heap);
     size_t live = sweep_pages(heap);
     set_budget(heap, live);
