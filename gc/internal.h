@@ -390,9 +390,12 @@ void wgc__vec_free(vec *v);
  * whose destructor's wgc__special_remove does nothing. */
 bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
                       uint32_t sig);
-/* The argument check of a registry's or group's public functions: a live
- * special signed `sig` (reported as misuse otherwise) on a valid heap. */
-bool wgc__special_check(const special *sp, uint32_t sig, const char *kind);
+/* The argument check of a registry's or group's public functions (in
+ * finalize/cleanup.c): a live special of `type` signed `sig` (reported as
+ * misuse otherwise) on a valid heap.  Debug builds read nothing of a dead
+ * one, whose memory may be gone [F8]. */
+bool wgc__special_check(const special *sp, uint32_t sig, const wgc_type *type,
+                        const char *kind);
 /* Delivers up to `max` entries of one owner's queue with deliver(sp, arg),
  * the owner rooted; stops at a failing callback (WGC_ECALLBACK). */
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
@@ -453,9 +456,11 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
 /* ============================================================ roots.c */
 
 void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
-/* At the end of a collection: the frame stack must be as it was at its
- * start (`saved`); a frame pushed inside it (by the inline WGC_FRAME,
- * which cannot see the phase) is misuse, undone and reported. */
+/* After each stretch of user code in a collection (hooks, trace callbacks,
+ * destructors) and before anything reads the frames again: the frame
+ * stack must be as at its start (`saved`).  A frame pushed there (by the
+ * inline WGC_FRAME, which cannot see the phase) is misuse, undone and
+ * reported (WGC_EREENTRY). */
 void wgc__frames_check(wgc_heap *heap, wgc_frame *saved);
 void wgc__roots_free(wgc_heap *heap);
 bool wgc__keep(wgc_heap *heap, void *obj);

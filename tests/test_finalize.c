@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "wgc.h"
 
@@ -464,6 +465,53 @@ Test(finalize, F8_dead_registry_collected_with_its_queue)
     cr_assert_eq(wgc_cleanup_pending(h), 0);
     cr_assert_eq(wgc_run_cleanup(h, SIZE_MAX), 0);
     cr_assert_eq(cb_n, 0, "a dead registry's callback ran");
+    free_heap(h);
+}
+
+/* [F8] A dead registry whose page went back to the OS (issue 13, item 5):
+ * undefined in release builds; debug builds report it and answer
+ * false/0 without touching its memory. */
+static bool page_unmapped(const void *p)
+{
+    unsigned char vec;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)0xffff);
+    return mincore(page, 4096, &vec) != 0;
+}
+
+Test(finalize, F8_dead_registry_returned_to_the_os)
+{
+    if (!wgc_debug_checks_enabled())
+        cr_skip_test("using a dead registry is undefined in release builds");
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    cfg.initial_heap_size = 64 << 10;
+    cfg.trace_roots = trace_R;
+    cfg.on_event = on_event;
+    wgc_heap *h = wgc_heap_new(&cfg);
+    cr_assert_not_null(h);
+    for (int i = 0; i < 20000; i++) {
+        obj *o = wgc_alloc(h, &plain_type, sizeof *o);
+        cr_assert_not_null(o);
+        o->a = R[1];
+        R[1] = o;
+    }
+    wgc_registry *reg = wgc_registry_new(h, log_cb, NULL);
+    R[0] = reg;
+    R[2] = mk(h, 1);
+    cr_assert(wgc_registry_register(reg, R[2], H(1), R[2]));
+    R[0] = R[1] = R[2] = NULL;
+    collect(h);
+    collect(h);
+    cr_log_info("the dead registry's page %s unmapped",
+                page_unmapped(reg) ? "was" : "was not");
+    R[3] = mk(h, 3);
+    cr_assert_not(wgc_registry_register(reg, R[3], H(2), NULL), "a dead registry registered");
+    cr_assert_not(wgc_registry_unregister(reg, R[3]));
+    cr_assert_eq(wgc_registry_cleanup_some(reg, 5), 0);
+    cr_assert_eq(wgc_registry_pending(reg), 0);
+    cr_assert_eq(cb_n, 0);
+    cr_assert(wgc_debug_verify(h));
     free_heap(h);
 }
 

@@ -136,7 +136,8 @@ static const special_ops group_ops = {NULL, queue_head, deliver};
 
 static bool check_group(const wgc_group *g)
 {
-    return wgc__special_check(g ? &g->sp : NULL, WGC_SIG_GROUP, "WeakRefGroup");
+    return wgc__special_check(g ? &g->sp : NULL, WGC_SIG_GROUP, &group_type,
+                              "WeakRefGroup");
 }
 
 wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)

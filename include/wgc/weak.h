@@ -98,9 +98,20 @@ wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user);
  * the ref is queued on the group with its holdings (which stay alive until
  * delivered; the ref itself holds them only until it is delivered or
  * cleared, see wgc_weakref_holdings).  A ref that is itself garbage when its target dies is not
- * queued.  Errors as wgc_weakref_new.  NULL for a NULL or dead group (no
- * error is recorded then: there is no heap to record it on; a signature
- * word tells a dead group, and debug builds print why). */
+ * queued.  Errors as wgc_weakref_new.  NULL for a NULL group (no error is
+ * recorded then: there is no heap to record it on).
+ *
+ * Dead groups, for every function here that takes a group: `group` must
+ * be a live group, one the program still reaches (root it).  Passing a
+ * group that has been collected is undefined in release builds: its
+ * memory may have gone back to the OS (a crash) or hold a newer object;
+ * the cheap check (type word and signature) catches it only while the
+ * memory still holds the dead group.  Debug builds (-Ddebug_checks=true)
+ * check it without touching that memory (Linux): they print why and return
+ * NULL, 0 or false as for a NULL group.  A dead group's address reused by
+ * a newer group names the newer one, in every build.  (This replaces an
+ * earlier promise of NULL for any dead group, which release builds could
+ * not keep without a syscall per call.) */
 wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings);
 
 /* Runs the executor on up to `max` queued refs, oldest first, each exactly
