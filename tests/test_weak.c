@@ -1,6 +1,6 @@
 /*
  * tests/test_weak.c -- the weak layer: weak slots, WeakRef, keep-during-job,
- * WeakRefGroup, ephemerons and the weak map.  One test per rule W1..W14 of
+ * WeakRefGroup, ephemerons and the weak map.  One test per rule W1..W15 of
  * docs/weak.md (named after the rule), then the extra cases of issue 3.
  *
  * Rooting: every object a test keeps is stored in R[] (traced by the root
