@@ -10,6 +10,69 @@
  */
 #include "gc/internal.h"
 
+#if WGC_DEBUG_CHECKS && defined(__linux__)
+#include <errno.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
+
+/* ============================================================ checks */
+
+/* Copies n bytes at src into dst if they can be read, without touching
+ * them: the kernel does the copy, so an unmapped page is an error result
+ * (not a fault) and memory tools see no access to a dead cell. */
+static bool copy_if_readable(void *dst, const void *src, size_t n)
+{
+#if WGC_DEBUG_CHECKS && defined(__linux__)
+    struct iovec local = {dst, n}, remote = {(void *)(uintptr_t)src, n};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (got == (ssize_t)n)
+        return true;
+    if (got >= 0 || errno == EFAULT || errno == ENOMEM)
+        return false;
+    /* the call itself is refused (seccomp, an old kernel): read plainly */
+#endif
+    memcpy(dst, src, n);
+    return true;
+}
+
+/* [F8] A group or registry is passed by the object pointer alone, and
+ * without its heap nothing tells whether that memory is still ours: a
+ * dead one's page may have gone back to the OS, or hold a newer object.
+ * So using a dead one is undefined in release builds (the headers say
+ * so), which check its type word and signature with plain loads; debug
+ * builds read both without touching the memory and report it. */
+bool wgc__special_check(const special *sp, uint32_t sig, const wgc_type *type,
+                        const char *kind)
+{
+    if (!sp)
+        return false;
+    struct {
+        uintptr_t header;
+        uint32_t sig;
+    } seen;
+    if (!copy_if_readable(&seen.header, header_of(sp), sizeof seen.header) ||
+        !copy_if_readable(&seen.sig, &sp->sig, sizeof seen.sig)) {
+        wgc__misuse(NULL, "%p is not a live %s (collected: its memory is gone)",
+                    (const void *)sp, kind);
+        return false;
+    }
+    if ((const wgc_type *)(seen.header & ~(uintptr_t)7) != type || seen.sig != sig) {
+        wgc__misuse(NULL, "%p is not a live %s (collected, or another kind of "
+                          "object)", (const void *)sp, kind);
+        return false;
+    }
+    if (!wgc__check_heap(sp->heap))
+        return false;
+    if (WGC_DEBUG_CHECKS && !wgc__is_allocated(sp->heap, sp)) {
+        wgc__misuse(sp->heap, "%p is not a live %s (a dead cell)", (const void *)sp, kind);
+        return false;
+    }
+    return true;
+}
+
+/* ============================================================ delivery */
+
 /* A delivery key, (epoch found dead, registration seq) [F4]. */
 typedef struct key {
     uint64_t epoch, seq;
@@ -53,6 +116,17 @@ static special *next_owner(wgc_heap *heap)
     return next_owner2(heap, &unused);
 }
 
+/* Every cleanup callback and executor runs through here: while one runs
+ * the heap must outlive it, so wgc_heap_free refuses [F7]. */
+static int deliver_one(special *sp, int (*deliver)(special *, void *), void *arg)
+{
+    wgc_heap *heap = sp->heap;
+    heap->cleanup_depth++;
+    int result = deliver(sp, arg);
+    heap->cleanup_depth--;
+    return result;
+}
+
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
                   void *arg)
 {
@@ -61,7 +135,7 @@ size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
     WGC_FRAME(heap, &sp); /* a callback may drop the last reference to it */
     while (ran < max && sp->pending) {
         ran++;
-        if (deliver(sp, arg) != 0) {
+        if (deliver_one(sp, deliver, arg) != 0) {
             wgc__fail(heap, WGC_ECALLBACK);
             break;
         }
@@ -88,7 +162,7 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
         uint64_t chosen_epoch = heap->epoch;
         do {
             ran++;
-            if (owner->ops->deliver(owner, NULL) != 0) {
+            if (deliver_one(owner, owner->ops->deliver, NULL) != 0) {
                 wgc__fail(heap, WGC_ECALLBACK);
                 return ran;
             }
@@ -120,14 +194,19 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
         return 0;
     size_t total = 0;
     wgc_error before = heap->error;
+    /* [F12] The fixed point is a collection after which nothing can be
+     * delivered and no callback ran.  Whether a collection queued anything
+     * says nothing: the queues may have been filled before the call, and
+     * the callbacks draining them may make new garbage, which only the
+     * next collection finds. */
     for (;;) {
         wgc__collect(heap);
-        bool queued = heap->queued_cleanup;
         heap->error = WGC_OK;
-        total += wgc_run_cleanup(heap, SIZE_MAX);
+        size_t ran = wgc_run_cleanup(heap, SIZE_MAX);
+        total += ran;
         if (heap->error == WGC_ECALLBACK)
             return total; /* a failing callback: let the host decide */
-        if (!queued && !next_owner(heap))
+        if (ran == 0 && !next_owner(heap))
             break;
     }
     heap->error = before;

@@ -329,7 +329,7 @@ static const special_ops registry_ops = {after_weak, queue_head, deliver};
 
 static bool check_registry(const wgc_registry *r)
 {
-    return wgc__special_check(r ? &r->sp : NULL, WGC_SIG_REGISTRY,
+    return wgc__special_check(r ? &r->sp : NULL, WGC_SIG_REGISTRY, &registry_type,
                               "FinalizationRegistry");
 }
 

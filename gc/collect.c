@@ -201,6 +201,7 @@ void wgc__collect(wgc_heap *heap)
     uint64_t cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     size_t live_before = heap->stats.live_bytes;
     phase saved = heap->phase;
+    wgc_frame *frames = heap->pub.frames;
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
@@ -209,6 +210,7 @@ void wgc__collect(wgc_heap *heap)
     wgc__allocators_retire(heap);
     heap->phase = PHASE_HOOK;
     hook(heap, WGC_EVENT_COLLECT_START);
+    wgc__frames_check(heap, frames); /* before marking reads the frames */
 
     heap->phase = PHASE_MARK;
     heap->queued_cleanup = false;
@@ -218,9 +220,11 @@ void wgc__collect(wgc_heap *heap)
     wgc__sweep_weak_tables(heap);
     wgc__process_weak(heap);
     after_weak(heap);
+    wgc__frames_check(heap, frames);
 
     heap->phase = PHASE_SWEEP;
     run_destructors(heap);
+    wgc__frames_check(heap, frames); /* before verification reads them */
     wgc__specials_compact(heap);
     size_t live = sweep_pages(heap);
     set_budget(heap, live);
@@ -247,6 +251,7 @@ void wgc__collect(wgc_heap *heap)
     if (heap->queued_cleanup && heap->config.cleanup_pending)
         heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
     hook(heap, WGC_EVENT_COLLECT_END);
+    wgc__frames_check(heap, frames);
     heap->phase = saved;
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = 0;

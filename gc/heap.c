@@ -191,17 +191,6 @@ bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
     return true;
 }
 
-bool wgc__special_check(const special *sp, uint32_t sig, const char *kind)
-{
-    if (!sp)
-        return false;
-    if (sp->sig != sig) {
-        wgc__misuse(NULL, "%p is not a live %s", (const void *)sp, kind);
-        return false;
-    }
-    return wgc__check_heap(sp->heap);
-}
-
 /* Specials die in the sweep, many at once: each leaves a hole, and one
  * pass closes them all (wgc__specials_compact), keeping creation order. */
 void wgc__special_remove(special *sp)
@@ -315,8 +304,10 @@ void wgc_heap_free(wgc_heap *heap)
 {
     if (!wgc__check_heap(heap))
         return;
-    if (heap->phase != PHASE_MUTATOR) {
-        wgc__misuse(heap, "wgc_heap_free called from inside a collection");
+    if (heap->phase != PHASE_MUTATOR || heap->cleanup_depth) {
+        wgc__misuse(heap, "wgc_heap_free called from inside a %s",
+                    heap->cleanup_depth ? "cleanup callback or group executor"
+                                        : "collection");
         heap->error = WGC_EREENTRY;
         return;
     }

@@ -184,7 +184,7 @@ typedef struct allocator {
 typedef enum phase {
     PHASE_MUTATOR = 0,
     PHASE_MARK,       /* trace and root callbacks run */
-    PHASE_WEAK_TABLES, /* config.sweep_weak_tables runs [W15] */
+    PHASE_WEAK_TABLES, /* config.sweep_weak_tables runs [W16] */
     PHASE_SWEEP,      /* destructors run */
     PHASE_HOOK,       /* event and cleanup-pending hooks run */
     PHASE_FREE        /* wgc_heap_free is running destructors */
@@ -297,6 +297,9 @@ struct wgc_heap {
 
     /* finalization: sequence numbers order registrations heap-wide */
     uint64_t next_seq;
+    /* cleanup callbacks and executors running now (they nest: a callback
+     * may drain): "inside a user callback", apart from the phase [F7] */
+    unsigned cleanup_depth;
 
     wgc_heap_stats stats;
     uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
@@ -394,9 +397,12 @@ void wgc__vec_free(vec *v);
  * whose destructor's wgc__special_remove does nothing. */
 bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
                       uint32_t sig);
-/* The argument check of a registry's or group's public functions: a live
- * special signed `sig` (reported as misuse otherwise) on a valid heap. */
-bool wgc__special_check(const special *sp, uint32_t sig, const char *kind);
+/* The argument check of a registry's or group's public functions (in
+ * finalize/cleanup.c): a live special of `type` signed `sig` (reported as
+ * misuse otherwise) on a valid heap.  Debug builds read nothing of a dead
+ * one, whose memory may be gone [F8]. */
+bool wgc__special_check(const special *sp, uint32_t sig, const wgc_type *type,
+                        const char *kind);
 /* Delivers up to `max` entries of one owner's queue with deliver(sp, arg),
  * the owner rooted; stops at a failing callback (WGC_ECALLBACK). */
 size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
@@ -456,13 +462,19 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
 
 /* ====================================================== weak/tables.c */
 
-/* Runs config.sweep_weak_tables, if any [W15]: after convergence, before
+/* Runs config.sweep_weak_tables, if any [W16]: after convergence, before
  * the weak step. */
 void wgc__sweep_weak_tables(wgc_heap *heap);
 
 /* ============================================================ roots.c */
 
 void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
+/* After each stretch of user code in a collection (hooks, trace callbacks,
+ * destructors) and before anything reads the frames again: the frame
+ * stack must be as at its start (`saved`).  A frame pushed there (by the
+ * inline WGC_FRAME, which cannot see the phase) is misuse, undone and
+ * reported (WGC_EREENTRY). */
+void wgc__frames_check(wgc_heap *heap, wgc_frame *saved);
 void wgc__roots_free(wgc_heap *heap);
 bool wgc__keep(wgc_heap *heap, void *obj);
 

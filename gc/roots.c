@@ -53,8 +53,8 @@ void *wgc_root_get(const wgc_root *root)
 
 bool wgc_root_set(wgc_root *root, void *obj)
 {
-    if (!check_root(root))
-        return false;
+    if (!check_root(root) || !wgc__enter(root->heap))
+        return false; /* [G5] not from a trace callback, destructor or hook */
     if (obj && !wgc__is_allocated(root->heap, obj))
         return wgc__fail(root->heap, WGC_EINVAL);
     root->object = obj;
@@ -63,8 +63,8 @@ bool wgc_root_set(wgc_root *root, void *obj)
 
 void wgc_root_free(wgc_root *root)
 {
-    if (!check_root(root))
-        return;
+    if (!check_root(root) || !wgc__enter(root->heap))
+        return; /* [G5] (refused: WGC_EREENTRY) */
     wgc_heap *heap = root->heap;
     if (root->prev)
         root->prev->next = root->next;
@@ -97,6 +97,8 @@ bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
 {
     if (!wgc__check_heap(heap) || !frame || (count && !slots))
         return wgc__fail(heap, WGC_EINVAL);
+    if (!wgc__enter(heap))
+        return false; /* [G5] (WGC_EREENTRY) */
     frame->prev = heap->pub.frames;
     frame->slots = slots;
     frame->count = count;
@@ -131,6 +133,16 @@ bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top)
      * handler may already have overwritten. */
     heap->pub.frames = top;
     return true;
+}
+
+void wgc__frames_check(wgc_heap *heap, wgc_frame *saved)
+{
+    if (WGC_LIKELY(heap->pub.frames == saved))
+        return;
+    wgc__misuse(heap, "frame stack changed from inside a collection (a trace "
+                      "callback, destructor or hook pushed or popped a frame)");
+    heap->pub.frames = saved;
+    wgc__fail(heap, WGC_EREENTRY);
 }
 
 /* ========================================================= keep-during-job */

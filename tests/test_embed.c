@@ -1,7 +1,7 @@
 /*
  * tests/test_embed.c -- what an interpreter needs around the core:
  * unwinding the frame stack after longjmp, references reported by value
- * (boxed values), and weak tables the embedder owns (W15).
+ * (boxed values), and weak tables the embedder owns (W16).
  */
 #include "common.h"
 

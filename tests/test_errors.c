@@ -309,6 +309,228 @@ Test(errors, heap_free_from_destructor_refused)
     wgc_heap_free(h);
 }
 
+/* ============================ re-entry: wgc_heap_free from cleanup code */
+
+/* [F7] wgc_heap_free from a cleanup callback or group executor is refused
+ * (WGC_EREENTRY): the drain that called it still uses the heap (issue 13,
+ * item 7).  The drain goes on and the heap stays usable. */
+static int free_calls;
+static wgc_error free_errors[8];
+
+static int free_in_callback(wgc_heap *h, void *holdings, void *user)
+{
+    (void)holdings, (void)user;
+    wgc_clear_error(h);
+    wgc_heap_free(h);
+    free_errors[free_calls++] = wgc_last_error(h);
+    cr_assert_not_null(wgc_alloc(h, &node_type, 16), "the heap died in the callback");
+    return 0;
+}
+
+static int free_in_executor(wgc_heap *h, wgc_weakref *ref, void *holdings, void *user)
+{
+    (void)ref;
+    return free_in_callback(h, holdings, user);
+}
+
+Test(errors, heap_free_from_cleanup_callback_and_executor_refused)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    wgc_root *reg = wgc_root_new(h, wgc_registry_new(h, free_in_callback, NULL));
+    wgc_root *grp = wgc_root_new(h, wgc_group_new(h, free_in_executor, NULL));
+    wgc_root *refs[3];
+    for (int i = 0; i < 3; i++) {
+        node *t = wgc_alloc(h, &node_type, 16);
+        cr_assert(wgc_registry_register(wgc_root_get(reg), t, NULL, NULL));
+        t = wgc_alloc(h, &node_type, 16);
+        refs[i] = wgc_root_new(h, wgc_group_make_ref(wgc_root_get(grp), t, NULL));
+        cr_assert_not_null(wgc_root_get(refs[i]));
+    }
+    collect(h);
+    cr_assert_eq(wgc_cleanup_pending(h), 6);
+    cr_assert_eq(wgc_registry_cleanup_some(wgc_root_get(reg), 1), 1);
+    cr_assert_eq(wgc_group_finalize_some(wgc_root_get(grp), 1), 1);
+    cr_assert_eq(wgc_run_cleanup(h, 2), 2);
+    cr_assert_eq(wgc_group_manually_finalize(wgc_root_get(grp), free_in_executor, NULL), 1);
+    cr_assert_eq(wgc_collect_and_cleanup(h), 1);
+    cr_assert_eq(free_calls, 6);
+    for (int i = 0; i < free_calls; i++)
+        cr_assert_eq(free_errors[i], WGC_EREENTRY, "call %d: %s", i,
+                     wgc_error_string(free_errors[i]));
+    collect(h);
+    verify(h);
+    wgc_heap_free(h); /* outside: accepted */
+}
+
+/* ============== re-entry: handles and frames from inside a collection */
+
+/* [G5] wgc_root_set, wgc_root_free and wgc_frame_push from a trace
+ * callback, the root callback, a destructor or a hook are refused
+ * (WGC_EREENTRY) and change nothing (issue 13, item 7). */
+static wgc_root *victim;
+static void *victim_obj;
+static int handle_calls;
+static bool handle_refused;
+
+static void handle_record(void)
+{
+    wgc_heap *h = reentry_heap;
+    if (!victim)
+        return; /* a stress collection before the test's handle exists */
+    handle_calls++;
+    bool refused = true;
+    wgc_clear_error(h);
+    refused &= !wgc_root_set(victim, NULL);
+    refused &= wgc_last_error(h) == WGC_EREENTRY;
+    wgc_clear_error(h);
+    wgc_root_free(victim);
+    refused &= wgc_last_error(h) == WGC_EREENTRY;
+    refused &= wgc_root_get(victim) == victim_obj;
+    wgc_clear_error(h);
+    wgc_frame f;
+    void *local = NULL;
+    void *const slots[] = {&local};
+    refused &= !wgc_frame_push(h, &f, slots, 1);
+    refused &= wgc_last_error(h) == WGC_EREENTRY;
+    if (!refused)
+        handle_refused = false;
+}
+
+static void handle_trace(void *obj, wgc_visitor *v)
+{
+    handle_record();
+    wgc_visit(v, &((node *)obj)->next);
+}
+
+static const wgc_type handle_trace_type = {.name = "handle_trace", .trace = handle_trace};
+
+static void handle_destroy(void *obj)
+{
+    (void)obj;
+    handle_record();
+}
+
+static const wgc_type handle_destroy_type = {.name = "handle_destroy", .destroy = handle_destroy};
+
+static void handle_roots(wgc_visitor *v, void *user)
+{
+    (void)v, (void)user;
+    handle_record();
+}
+
+static void handle_hook(wgc_heap *h, wgc_event e, void *user)
+{
+    (void)h, (void)e, (void)user;
+    handle_record();
+}
+
+static void handle_notify(wgc_heap *h, void *user)
+{
+    (void)h, (void)user;
+    handle_record();
+}
+
+static int noop_cb(wgc_heap *h, void *holdings, void *user)
+{
+    (void)h, (void)holdings, (void)user;
+    return 0;
+}
+
+Test(errors, handles_and_frames_from_inside_a_collection_refused)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    cfg.trace_roots = handle_roots;
+    cfg.on_event = handle_hook;
+    cfg.cleanup_pending = handle_notify;
+    wgc_heap *h = reentry_heap = new_heap_cfg(&cfg);
+    handle_refused = true;
+    victim_obj = wgc_alloc(h, &node_type, 16);
+    victim = wgc_root_new(h, victim_obj);
+    wgc_root *traced = wgc_root_new(h, wgc_alloc(h, &handle_trace_type, sizeof(node)));
+    cr_assert_not_null(wgc_alloc(h, &handle_destroy_type, 16));
+    wgc_root *reg = wgc_root_new(h, wgc_registry_new(h, noop_cb, NULL));
+    cr_assert(wgc_registry_register(wgc_root_get(reg), wgc_alloc(h, &node_type, 16),
+                                    NULL, NULL));
+    collect(h);
+    /* roots, trace, destructor, two hooks and the notifier (debug builds
+     * verify, which runs the roots and trace callbacks again) */
+    cr_assert_geq(handle_calls, 6, "%d calls", handle_calls);
+    cr_assert(handle_refused, "a handle or frame call was accepted inside a collection");
+    cr_assert_eq(wgc_root_get(victim), victim_obj);
+    collect(h);
+    cr_assert_eq(wgc_root_get(victim), victim_obj);
+    cr_assert(wgc_is_object(h, victim_obj), "the handle's object was collected");
+    /* outside a collection they work */
+    cr_assert(wgc_root_set(victim, NULL));
+    wgc_root_free(victim);
+    victim = NULL;
+    wgc_root_free(traced);
+    wgc_root_free(reg);
+    wgc_heap_free(h);
+}
+
+/* The inline WGC_FRAME cannot see the phase: a frame it pushes inside a
+ * collection and leaves there is undone at the end of the collection,
+ * reported as WGC_EREENTRY. */
+/* The misuse under test: gcc sees the frame outlive its function. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+static void frame_leaving_destroy(void *obj)
+{
+    (void)obj;
+    void *local = NULL;
+    WGC_FRAME(reentry_heap, &local); /* never popped */
+}
+
+static void frame_leaving_hook(wgc_heap *h, wgc_event e, void *user)
+{
+    (void)e, (void)user;
+    void *junk = (void *)(uintptr_t)0x10; /* dead stack by the time it is read */
+    WGC_FRAME(h, &junk);
+}
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
+static const wgc_type frame_leaving_type = {.name = "frame_leaving", .destroy = frame_leaving_destroy};
+
+Test(errors, frame_left_by_a_destructor_is_undone)
+{
+    wgc_heap *h = reentry_heap = new_heap();
+    cnode *a = wgc_alloc(h, &cnode_type, sizeof *a);
+    void *const sa[] = {&a};
+    wgc_frame fa;
+    cr_assert(wgc_frame_push(h, &fa, sa, 1));
+    cr_assert_not_null(wgc_alloc(h, &frame_leaving_type, 16));
+    wgc_clear_error(h);
+    collect(h);
+    cr_assert_eq(wgc_last_error(h), WGC_EREENTRY);
+    cr_assert(wgc_frame_pop(h, &fa), "the frame stack was left changed");
+    collect(h);
+    cr_assert_eq(destroyed_count, 1);
+    wgc_heap_free(h);
+
+    /* a hook's frame would be scanned by the marking that follows it */
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.on_event = frame_leaving_hook;
+    h = reentry_heap = new_heap_cfg(&cfg);
+    a = wgc_alloc(h, &cnode_type, sizeof *a);
+    cr_assert(wgc_frame_push(h, &fa, sa, 1));
+    wgc_clear_error(h);
+    collect(h);
+    cr_assert_eq(wgc_last_error(h), WGC_EREENTRY);
+    cr_assert(wgc_frame_pop(h, &fa), "the frame stack was left changed");
+    wgc_heap_free(h);
+}
+
 /* ============================================================== frames */
 
 Test(errors, frame_popped_out_of_order)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "wgc.h"
 
@@ -467,6 +468,53 @@ Test(finalize, F8_dead_registry_collected_with_its_queue)
     free_heap(h);
 }
 
+/* [F8] A dead registry whose page went back to the OS (issue 13, item 5):
+ * undefined in release builds; debug builds report it and answer
+ * false/0 without touching its memory. */
+static bool page_unmapped(const void *p)
+{
+    unsigned char vec;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)0xffff);
+    return mincore(page, 4096, &vec) != 0;
+}
+
+Test(finalize, F8_dead_registry_returned_to_the_os)
+{
+    if (!wgc_debug_checks_enabled())
+        cr_skip_test("using a dead registry is undefined in release builds");
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    cfg.initial_heap_size = 64 << 10;
+    cfg.trace_roots = trace_R;
+    cfg.on_event = on_event;
+    wgc_heap *h = wgc_heap_new(&cfg);
+    cr_assert_not_null(h);
+    for (int i = 0; i < 20000; i++) {
+        obj *o = wgc_alloc(h, &plain_type, sizeof *o);
+        cr_assert_not_null(o);
+        o->a = R[1];
+        R[1] = o;
+    }
+    wgc_registry *reg = wgc_registry_new(h, log_cb, NULL);
+    R[0] = reg;
+    R[2] = mk(h, 1);
+    cr_assert(wgc_registry_register(reg, R[2], H(1), R[2]));
+    R[0] = R[1] = R[2] = NULL;
+    collect(h);
+    collect(h);
+    cr_log_info("the dead registry's page %s unmapped",
+                page_unmapped(reg) ? "was" : "was not");
+    R[3] = mk(h, 3);
+    cr_assert_not(wgc_registry_register(reg, R[3], H(2), NULL), "a dead registry registered");
+    cr_assert_not(wgc_registry_unregister(reg, R[3]));
+    cr_assert_eq(wgc_registry_cleanup_some(reg, 5), 0);
+    cr_assert_eq(wgc_registry_pending(reg), 0);
+    cr_assert_eq(cb_n, 0);
+    cr_assert(wgc_debug_verify(h));
+    free_heap(h);
+}
+
 Test(finalize, F9_holdings_alive_until_callback_ran)
 {
     wgc_heap *h = heap_with(false);
@@ -614,6 +662,67 @@ Test(finalize, F12_collect_and_cleanup_reaches_a_fixed_point)
     cr_assert_eq(wgc_collect_and_cleanup(h), 0);
     cr_assert_eq(wgc_group_pending(R[2]), 1);
     cr_assert_eq(wgc_collect_and_cleanup(NULL), 0);
+    free_heap(h);
+}
+
+/* [F12] whatever the queues held on entry (issue 13, item 1): cells
+ * queued by an earlier collection make the first collection of
+ * wgc_collect_and_cleanup queue nothing, yet the garbage their callbacks
+ * register must still be collected and delivered. */
+Test(finalize, F12_fixed_point_when_queues_were_filled_on_entry)
+{
+    wgc_heap *h = heap_with(false);
+    chain_len = 10;
+    R[0] = wgc_registry_new(h, chain_cb, NULL);
+    for (int i = 0; i < 3; i++) {
+        R[1] = mk(h, MAX_IDS);
+        cr_assert(wgc_registry_register(R[0], R[1], H(1), NULL));
+    }
+    R[1] = NULL;
+    collect(h); /* an earlier collection (wgc_collect or an auto one) */
+    cr_assert_eq(wgc_registry_pending(R[0]), 3);
+    cr_assert_eq(wgc_collect_and_cleanup(h), 3 * 10);
+    cr_assert_eq(chain_calls, 30);
+    cr_assert_eq(wgc_cleanup_pending(h), 0);
+    free_heap(h);
+}
+
+/* The same for groups: an executor's follow-up ref (kept alive in a
+ * rooted holder) to fresh garbage is delivered by the same call. */
+static long group_chain_calls;
+static int group_chain_exec(wgc_heap *h, wgc_weakref *ref, void *holdings, void *user)
+{
+    (void)ref, (void)user;
+    group_chain_calls++;
+    long n = (long)(uintptr_t)holdings;
+    if (n < chain_len) {
+        obj *t = mk(h, MAX_IDS);
+        R[5] = wgc_group_make_ref(R[2], t, H(n + 1)); /* rooted */
+        cr_assert_not_null(R[5]);
+    }
+    return 0;
+}
+
+Test(finalize, F12_group_follow_up_refs_are_delivered)
+{
+    wgc_heap *h = heap_with(false);
+    chain_len = 8;
+    R[2] = wgc_group_new(h, group_chain_exec, NULL);
+    R[3] = mk(h, MAX_IDS);
+    R[5] = wgc_group_make_ref(R[2], R[3], H(1));
+    R[3] = NULL;
+    collect(h);
+    cr_assert_eq(wgc_group_pending(R[2]), 1);
+    cr_assert_eq(wgc_collect_and_cleanup(h), 8);
+    cr_assert_eq(group_chain_calls, 8);
+    cr_assert_eq(wgc_group_pending(R[2]), 0);
+    /* and from empty queues too */
+    group_chain_calls = 0;
+    R[3] = mk(h, MAX_IDS);
+    R[5] = wgc_group_make_ref(R[2], R[3], H(3));
+    R[3] = NULL;
+    cr_assert_eq(wgc_collect_and_cleanup(h), 6);
+    cr_assert_eq(group_chain_calls, 6);
     free_heap(h);
 }
 

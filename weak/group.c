@@ -1,7 +1,7 @@
 /*
  * weak/group.c -- WeakRefGroup: refs whose dead targets queue the ref on
  * its group, delivered to the group's executor at safe points.  Rules W6
- * to W9 of docs/weak.md.
+ * to W10 and W15 (shutdown) of docs/weak.md.
  *
  * A collection touches only the group refs whose targets it finds dead
  * (through the notify of their weak slot): it never polls a group.
@@ -46,7 +46,11 @@ static void ref_target_died(wgc_heap *heap, void *owner, void *slot)
     (void)slot;
     group_ref *r = owner;
     if (!r->group || !is_marked(heap, r->group))
-        return; /* [W8] a dead group queues nothing */
+        return; /* [W10] a dead group queues nothing */
+    if (r->group->shut) {
+        wgc__group_ref_release(r); /* [W15] nobody will be handed them */
+        return;
+    }
     r->queued_epoch = heap->epoch;
     append(r->group, r);
     heap->stats.group_refs_queued++;
@@ -100,10 +104,15 @@ static int deliver_with(wgc_group *g, wgc_group_fn fn, void *user)
     wgc_heap *heap = g->sp.heap;
     group_ref *r = g->head;
     wgc__group_unlink(g, r);
-    void *holdings = r->ref.flags & REF_HOLDINGS_TRACED ? r->ref.holdings : NULL;
-    WGC_FRAME(heap, &g, &r, &holdings);
+    /* [W9] Delivered: the ref gives its holdings up before fn gets them,
+     * so a host that keeps the ref does not keep them alive.  The frame
+     * roots them (when they are an object) for the call. */
+    void *holdings = r->ref.holdings;
+    void *rooted = r->ref.flags & REF_HOLDINGS_TRACED ? holdings : NULL;
+    wgc__group_ref_release(r);
+    WGC_FRAME(heap, &g, &r, &rooted);
     heap->stats.group_refs_run++;
-    int result = fn(heap, &r->ref, r->ref.holdings, user);
+    int result = fn(heap, &r->ref, holdings, user);
     WGC_FRAME_POP(heap);
     return result;
 }
@@ -127,7 +136,8 @@ static const special_ops group_ops = {NULL, queue_head, deliver};
 
 static bool check_group(const wgc_group *g)
 {
-    return wgc__special_check(g ? &g->sp : NULL, WGC_SIG_GROUP, "WeakRefGroup");
+    return wgc__special_check(g ? &g->sp : NULL, WGC_SIG_GROUP, &group_type,
+                              "WeakRefGroup");
 }
 
 wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
@@ -147,6 +157,11 @@ wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
     if (!check_group(group))
         return NULL;
     wgc_heap *heap = group->sp.heap;
+    if (group->shut) {
+        wgc__misuse(heap, "wgc_group_make_ref on a group that was shut down");
+        wgc__fail(heap, WGC_ESTATE); /* [W15] */
+        return NULL;
+    }
     WGC_FRAME(heap, &group);
     group_ref *r = (group_ref *)wgc__weakref_make(heap, &wgc__group_ref_type,
                                                   target, holdings);
@@ -176,4 +191,20 @@ size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user
 size_t wgc_group_pending(const wgc_group *group)
 {
     return check_group(group) ? group->sp.pending : 0;
+}
+
+bool wgc_group_shutdown(wgc_group *group)
+{
+    if (!check_group(group) || !wgc__enter(group->sp.heap))
+        return false;
+    /* [W15] Drop the queue: the refs stay (empty, as they were), their
+     * holdings go.  Live refs stay as they are until their targets die;
+     * ref_target_died then releases their holdings instead of queueing. */
+    group->shut = true;
+    while (group->head) {
+        group_ref *r = group->head;
+        wgc__group_unlink(group, r);
+        wgc__group_ref_release(r);
+    }
+    return true;
 }

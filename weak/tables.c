@@ -1,5 +1,5 @@
 /*
- * weak/tables.c -- weak tables the embedder owns [W15]: the hook that runs
+ * weak/tables.c -- weak tables the embedder owns [W16]: the hook that runs
  * after marking has converged and before the weak step, and the one
  * question it may ask.
  */

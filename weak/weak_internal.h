@@ -33,7 +33,7 @@ typedef struct bare_ref {
  * group, never by the ref. */
 typedef struct group_ref {
     struct wgc_weakref ref;  /* first: a group_ref is a wgc_weakref */
-    wgc_group *group;        /* weak: a dead group queues nothing [W8] */
+    wgc_group *group;        /* weak: a dead group queues nothing [W10] */
     uint64_t seq;            /* registration order, heap-wide */
     uint64_t queued_epoch;   /* the collection that found the target dead */
     struct group_ref *prev, *next;
@@ -44,6 +44,7 @@ struct wgc_group {
     wgc_group_fn executor;
     void *user;
     group_ref *head, *tail;  /* the queue, oldest first */
+    bool shut;               /* wgc_group_shutdown ran: nothing queues [W15] */
 };
 
 extern const wgc_type wgc__weakref_type;
@@ -54,5 +55,12 @@ extern const wgc_type wgc__group_ref_type;
 struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
                                       void *target, void *holdings);
 void wgc__group_unlink(wgc_group *g, group_ref *r);
+/* Drops a group ref's holdings (cleared, delivered or dropped by its
+ * group's shutdown): no executor can be handed them any more [W8]. */
+static inline void wgc__group_ref_release(group_ref *r)
+{
+    r->ref.holdings = NULL;
+    r->ref.flags &= ~(uintptr_t)REF_HOLDINGS_TRACED;
+}
 
 #endif

@@ -97,6 +97,9 @@ bool wgc_weakref_clear(wgc_heap *heap, wgc_weakref *ref)
         group_ref *r = (group_ref *)ref;
         if ((ref->flags & REF_QUEUED) && r->group)
             wgc__group_unlink(r->group, r);
+        /* [W8] Nobody will ever be handed them: a host that keeps the ref
+         * must not keep them alive. */
+        wgc__group_ref_release(r);
     }
     return true;
 }

@@ -51,8 +51,19 @@ WGC_API wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback,
  * false on: NULL target, target not an object of the heap, target ==
  * holdings, token not an object of the heap (WGC_EINVAL); memory refused
  * (WGC_ENOMEM).  false, with no error recorded (there is no heap to record
- * it on), for a NULL or dead registry; this holds for every function here
- * that takes a registry.
+ * it on), for a NULL registry; this holds for every function here that
+ * takes a registry (0 for those returning a count).
+ *
+ * Dead registries: `reg` must be a live registry, one the program still
+ * reaches (root it).  Passing one that has been collected is undefined in
+ * release builds: its memory may have gone back to the OS (a crash) or
+ * hold a newer object; the cheap check (type word and signature) catches
+ * it only while the memory still holds the dead registry.  Debug builds
+ * (-Ddebug_checks=true) check it without touching that memory (Linux):
+ * they print why and answer as for a NULL registry.  A dead registry's
+ * address reused by a newer registry names the newer one, in every build.
+ * (This replaces an earlier promise of false for any dead registry, which
+ * release builds could not keep without a syscall per call.)
  */
 WGC_API bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
                            void *token);
@@ -86,9 +97,13 @@ WGC_API size_t wgc_run_cleanup(wgc_heap *heap, size_t max);
 WGC_API size_t wgc_cleanup_pending(const wgc_heap *heap);
 
 /* "Bring out your dead": collects and drains the queue, again and again,
- * until a collection queues nothing and the queue is empty (a callback that
- * keeps making new garbage with registered targets keeps it going).
- * Returns the number of callbacks run.  0 on a NULL heap. */
+ * until a collection leaves nothing to deliver (a callback that keeps
+ * making new garbage with registered targets, or executors that make new
+ * group refs, keep it going).  This holds whatever the queues held on
+ * entry: every callback that runs is followed by another collection.
+ * Refs of a group without executor are left queued.  Returns the number
+ * of callbacks run.  0 on a NULL heap or from inside a collection
+ * (WGC_EREENTRY); stops at a failing callback (WGC_ECALLBACK). */
 WGC_API size_t wgc_collect_and_cleanup(wgc_heap *heap);
 
 #ifdef __cplusplus

@@ -56,7 +56,8 @@ typedef enum wgc_error {
     WGC_ENOMEM,    /* the OS refused memory or an internal table could not grow */
     WGC_EHEAPMAX,  /* the request would take the heap past config.max_heap_size */
     WGC_EOVERFLOW, /* a requested size is too large to represent */
-    WGC_EREENTRY,  /* called from a trace callback, destructor or event hook */
+    WGC_EREENTRY,  /* called from a trace callback, destructor or event hook
+                    * (or wgc_heap_free from a cleanup callback or executor) */
     WGC_ESTATE,    /* a frame popped out of LIFO order, or a similar misuse */
     WGC_ECALLBACK  /* a cleanup callback reported failure and stopped a drain */
 } wgc_error;
@@ -215,7 +216,10 @@ WGC_API wgc_heap *wgc_heap_new(const wgc_config *cfg);
 /* Runs the destructors of every object still in the heap, then returns all
  * of its memory.  Queued cleanups are dropped without running.  Every
  * handle, frame and object of the heap becomes invalid.  NULL: no effect.
- * Must not be called from inside a collection or cleanup callback. */
+ * Refused, the heap left alive (WGC_EREENTRY; debug builds print why),
+ * from inside a collection (trace callback, destructor, hook) and from a
+ * cleanup callback or group executor of this heap, whose drain still
+ * needs the heap. */
 WGC_API void wgc_heap_free(wgc_heap *heap);
 
 /* ================================================================ allocation */
@@ -274,11 +278,14 @@ WGC_API wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
 /* The object a handle holds.  NULL for a NULL or freed handle. */
 WGC_API void *wgc_root_get(const wgc_root *root);
 /* Makes `root` hold `obj` (NULL or a live object of the handle's heap).
- * false for a NULL or freed handle, or another `obj` (WGC_EINVAL); the
- * handle is then unchanged. */
+ * false for a NULL or freed handle, or another `obj` (WGC_EINVAL), or a
+ * call from inside a collection (WGC_EREENTRY); the handle is then
+ * unchanged. */
 WGC_API bool wgc_root_set(wgc_root *root, void *obj);
-/* Releases a handle.  NULL: no effect.  A freed handle must not be used
- * again; debug builds report it (a signature word catches it). */
+/* Releases a handle.  NULL: no effect.  From inside a collection (trace
+ * callback, destructor, hook) it is refused: the handle stays, and
+ * WGC_EREENTRY is recorded.  A freed handle must not be used again; debug
+ * builds report it (a signature word catches it). */
 WGC_API void wgc_root_free(wgc_root *root);
 
 /*
@@ -299,7 +306,11 @@ typedef struct wgc_frame {
 } wgc_frame;
 
 /* Pushes `frame` (storage owned by the caller, usually a local) holding the
- * `count` slot addresses in `slots`.  false on NULL arguments. */
+ * `count` slot addresses in `slots`.  false on NULL arguments (WGC_EINVAL)
+ * and from inside a collection (WGC_EREENTRY).  The inline WGC_FRAME does
+ * not see the phase: a frame it pushes inside a collection and does not
+ * pop is undone when the collection ends (WGC_EREENTRY recorded, debug
+ * builds print why). */
 WGC_API bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count);
 /* Pops `frame`, which must be the most recently pushed one.  false and

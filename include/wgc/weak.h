@@ -56,7 +56,7 @@ WGC_API void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slo
  *    the answer is final: ephemerons have converged) and before any weak
  *    reference is cleared, in the same collection step, so an object dies
  *    for your table and for every WeakRef, weak map and registry at once
- *    (docs/weak.md, W15).
+ *    (docs/weak.md, W16).
  *
  * The hook runs under the trace-callback rules: it must not allocate,
  * collect, store into heap objects or call anything but wgc_survives (and
@@ -89,12 +89,19 @@ WGC_API wgc_weakref *wgc_weakref_new(wgc_heap *heap, void *target, void *holding
 WGC_API void *wgc_weakref_deref(wgc_heap *heap, wgc_weakref *ref);
 
 /* Empties `ref` now.  For a group ref this also removes it from its group,
- * queued or not: its executor will never see it.  false (WGC_EINVAL) if
- * `ref` is not a WeakRef; true otherwise (also when already empty). */
+ * queued or not: its executor will never see it; and it empties its
+ * holdings (wgc_weakref_holdings returns NULL from then on), which the ref
+ * no longer keeps alive.  A plain WeakRef keeps its holdings.  false
+ * (WGC_EINVAL) if `ref` is not a WeakRef; true otherwise (also when
+ * already empty). */
 WGC_API bool wgc_weakref_clear(wgc_heap *heap, wgc_weakref *ref);
 
-/* The ref's holdings (stay valid while the ref lives).  NULL if none or if
- * `ref` is not a WeakRef (then WGC_EINVAL). */
+/* The ref's holdings (stay valid while the ref lives and holds them).
+ * NULL if none or if `ref` is not a WeakRef (then WGC_EINVAL).  A group
+ * ref gives its holdings up (NULL from then on) when it is cleared, when
+ * it is delivered (before its executor or manual function runs: that call
+ * receives them as an argument) and when its group is shut down while it
+ * is queued (wgc_group_shutdown). */
 WGC_API void *wgc_weakref_holdings(wgc_heap *heap, wgc_weakref *ref);
 
 /* ======================================================= keep-during-job */
@@ -123,10 +130,22 @@ WGC_API wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *us
 
 /* A new WeakRef in `group`.  When its target dies while the ref is alive,
  * the ref is queued on the group with its holdings (which stay alive until
- * delivered).  A ref that is itself garbage when its target dies is not
- * queued.  Errors as wgc_weakref_new.  NULL for a NULL or dead group (no
- * error is recorded then: there is no heap to record it on; a signature
- * word tells a dead group, and debug builds print why). */
+ * delivered; the ref itself holds them only until it is delivered or
+ * cleared, see wgc_weakref_holdings).  A ref that is itself garbage when its target dies is not
+ * queued.  Errors as wgc_weakref_new.  NULL for a NULL group (no error is
+ * recorded then: there is no heap to record it on).
+ *
+ * Dead groups, for every function here that takes a group: `group` must
+ * be a live group, one the program still reaches (root it).  Passing a
+ * group that has been collected is undefined in release builds: its
+ * memory may have gone back to the OS (a crash) or hold a newer object;
+ * the cheap check (type word and signature) catches it only while the
+ * memory still holds the dead group.  Debug builds (-Ddebug_checks=true)
+ * check it without touching that memory (Linux): they print why and return
+ * NULL, 0 or false as for a NULL group.  A dead group's address reused by
+ * a newer group names the newer one, in every build.  (This replaces an
+ * earlier promise of NULL for any dead group, which release builds could
+ * not keep without a syscall per call.) */
 WGC_API wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings);
 
 /* Runs the executor on up to `max` queued refs, oldest first, each exactly
@@ -141,6 +160,22 @@ WGC_API size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn,
 
 /* How many refs wait in the group's queue. */
 WGC_API size_t wgc_group_pending(const wgc_group *group);
+
+/* Shuts `group` down for good: its executor (and any manual function) is
+ * never called again, for refs queued now or later.  Refs queued now are
+ * dropped: taken off the queue, their holdings emptied and no longer kept
+ * alive.  Every ref of the group stays a valid WeakRef: deref still
+ * answers (the target while it lives, NULL once it died or was cleared),
+ * clear and holdings work as before.  A live ref keeps its holdings until
+ * its target dies (then they are emptied instead of queued) or it is
+ * cleared.  Afterwards wgc_group_pending is 0, finalize_some and
+ * manually_finalize return 0, and wgc_group_make_ref returns NULL
+ * (WGC_ESTATE).  May be called from the group's own executor: the drain
+ * that called it stops after that call.  Does not allocate or collect.
+ * true on success, also when already shut down; false for a NULL group,
+ * a group that is not live (see wgc_group_make_ref), or a call from inside
+ * a collection (WGC_EREENTRY). */
+WGC_API bool wgc_group_shutdown(wgc_group *group);
 
 /* ================================================================== WeakMap */
 
