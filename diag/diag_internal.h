@@ -15,9 +15,12 @@
 
 /* An address-keyed map to size_t, open addressing (keys are objects,
  * never NULL).  Its memory is the process's, not the heap's [D1]. */
+typedef struct dmap_slot {
+    void *key;                /* NULL: empty */
+    size_t value;
+} dmap_slot;
 typedef struct dmap {
-    void **keys;
-    size_t *values;
+    dmap_slot *slots;         /* key and value side by side: one miss */
     size_t capacity, used;
 } dmap;
 
@@ -74,10 +77,22 @@ typedef struct dpending {
     size_t next;              /* next pending on the same key, or DIAG_NONE */
 } dpending;
 
+/* The visited set [D1]: per span that holds a reached object, a side
+ * array of 1 + node index per granule (one word for a large object), 0
+ * for objects not reached.  Far from a hash of every object, it keeps the
+ * heap's locality: a list or tree walks its pages, not a 32 MiB table. */
+typedef struct dseen {
+    dmap spans;               /* span -> index in tables */
+    uint32_t **tables;
+    size_t count, capacity;
+    const span *last;         /* the span looked up last, and its table */
+    uint32_t *last_table;
+} dseen;
+
 typedef struct dwalk {
     wgc_visitor v;            /* first: the visitor handed to callbacks */
     wgc_heap *heap;
-    dmap seen;                /* object -> node index */
+    dseen seen;               /* object -> node index */
     dvec nodes;               /* dnode, in walk order */
     dvec roots;               /* droot, in the collector's root order */
     dvec edges;               /* dedge (record_edges only) */
@@ -109,6 +124,9 @@ void wgc__diag_walk_free(dwalk *w);
 size_t wgc__diag_bytes(const void *obj);
 /* A type's name for reports: never NULL. */
 const char *wgc__diag_name(const wgc_type *t);
+
+/* The node of obj, DIAG_NONE if the walk did not reach it. */
+size_t wgc__diag_node_of(dwalk *w, const void *obj);
 
 size_t wgc__dmap_get(const dmap *m, const void *key); /* DIAG_NONE: absent */
 /* Sets key's value, inserting it if absent; false if memory was refused. */

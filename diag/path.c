@@ -38,7 +38,7 @@ bool wgc_path_find(wgc_heap *heap, const void *obj, wgc_path *out)
         wgc__diag_walk_free(&w);
         return false;
     }
-    size_t at = wgc__dmap_get(&w.seen, obj);
+    size_t at = wgc__diag_node_of(&w, obj);
     if (at == DIAG_NONE) {
         wgc__diag_walk_free(&w);
         return true; /* unreachable: garbage */

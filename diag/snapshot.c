@@ -55,11 +55,16 @@ static void puts_(out *o, const char *s)
     put(o, s, strlen(s));
 }
 
+/* (snprintf was most of the writing time: a snapshot is mostly numbers) */
 static void putu(out *o, size_t u)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%zu", u);
-    put(o, tmp, (size_t)n);
+    char *p = tmp + sizeof tmp;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    put(o, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped;
@@ -86,7 +91,10 @@ static void put_json_string(out *o, const char *s)
 /* ============================================================ strings */
 
 /* The "strings" array: each distinct string once, in first-use order. */
+#define NAME_CACHE 64
+
 typedef struct strings {
+    size_t offset_names[2][NAME_CACHE]; /* [weak][offset / 8]: 1 + index */
     char **items;             /* owned copies, in index order */
     size_t count, capacity;
     size_t *table;            /* open addressing: 1 + index, 0 empty */
@@ -163,22 +171,29 @@ typedef struct sedge {
 
 /* Whether a recorded slot becomes an edge: its target (and an ephemeron
  * value's key) are in the snapshot. */
-static bool kept_edge(const dwalk *w, void *target, void *key)
+static bool kept_edge(dwalk *w, void *target, void *key)
 {
-    return wgc__dmap_get(&w->seen, target) != DIAG_NONE &&
-           (!key || wgc__dmap_get(&w->seen, key) != DIAG_NONE);
+    return wgc__diag_node_of(w, target) != DIAG_NONE &&
+           (!key || wgc__diag_node_of(w, key) != DIAG_NONE);
 }
 
 static sedge slot_edge(strings *st, dslot slot, bool weak, size_t to)
 {
     char name[32];
+    size_t *cached = slot.in_object && slot.where / 8 < NAME_CACHE && slot.where % 8 == 0
+                         ? &st->offset_names[weak][slot.where / 8] : NULL;
+    if (cached && *cached)
+        return (sedge){weak ? EDGE_WEAK : EDGE_PROPERTY, *cached - 1, to};
     if (slot.in_object)
         snprintf(name, sizeof name, "+%zu", slot.where);
     else if (weak)
         snprintf(name, sizeof name, "[%zu]", slot.where);
     else
         return (sedge){EDGE_ELEMENT, slot.where, to};
-    return (sedge){weak ? EDGE_WEAK : EDGE_PROPERTY, intern(st, name), to};
+    size_t index = intern(st, name);
+    if (cached && !st->oom)
+        *cached = index + 1;
+    return (sedge){weak ? EDGE_WEAK : EDGE_PROPERTY, index, to};
 }
 
 static sedge root_edge(strings *st, const droot *r, size_t to)
@@ -196,7 +211,7 @@ static sedge root_edge(strings *st, const droot *r, size_t to)
 }
 
 /* Every edge, grouped by node in node order; per node, its count. */
-static bool build_edges(const dwalk *w, strings *st, sedge **edges_out,
+static bool build_edges(dwalk *w, strings *st, sedge **edges_out,
                         size_t *count_out, size_t *per_node)
 {
     size_t n = KINDS;
@@ -219,7 +234,7 @@ static bool build_edges(const dwalk *w, strings *st, sedge **edges_out,
         const droot *r = &DVEC_AT(&w->roots, droot, i);
         if (!kept_edge(w, r->target, r->key))
             continue;
-        size_t to = FIRST_OBJECT + wgc__dmap_get(&w->seen, r->target);
+        size_t to = FIRST_OBJECT + wgc__diag_node_of(w, r->target);
         edges[at++] = root_edge(st, r, to);
         per_node[1 + r->kind]++;
     }
@@ -231,7 +246,7 @@ static bool build_edges(const dwalk *w, strings *st, sedge **edges_out,
             const dedge *e = &DVEC_AT(&w->edges, dedge, j);
             if (!kept_edge(w, e->target, e->key))
                 continue;
-            size_t to = FIRST_OBJECT + wgc__dmap_get(&w->seen, e->target);
+            size_t to = FIRST_OBJECT + wgc__diag_node_of(w, e->target);
             edges[at++] = slot_edge(st, e->slot, e->weak, to);
             per_node[FIRST_OBJECT + i]++;
         }

@@ -42,53 +42,51 @@ size_t wgc__dmap_get(const dmap *m, const void *key)
     if (!m->capacity)
         return DIAG_NONE;
     for (size_t i = dmap_hash(key, m->capacity);; i = (i + 1) & (m->capacity - 1)) {
-        if (m->keys[i] == key)
-            return m->values[i];
-        if (!m->keys[i])
+        if (m->slots[i].key == key)
+            return m->slots[i].value;
+        if (!m->slots[i].key)
             return DIAG_NONE;
     }
 }
 
+static bool dmap_grow(dmap *m)
+{
+    size_t capacity = m->capacity ? m->capacity * 2 : 256;
+    dmap_slot *slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < m->capacity; i++) {
+        if (!m->slots[i].key)
+            continue;
+        size_t j = dmap_hash(m->slots[i].key, capacity);
+        while (slots[j].key)
+            j = (j + 1) & (capacity - 1);
+        slots[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->capacity = capacity;
+    return true;
+}
+
 bool wgc__dmap_put(dmap *m, void *key, size_t value)
 {
-    if ((m->used + 1) * 2 > m->capacity) {
-        size_t capacity = m->capacity ? m->capacity * 2 : 256;
-        void **keys = calloc(capacity, sizeof *keys);
-        size_t *values = keys ? malloc(capacity * sizeof *values) : NULL;
-        if (!values) {
-            free(keys);
-            return false;
-        }
-        for (size_t i = 0; i < m->capacity; i++) {
-            if (!m->keys[i])
-                continue;
-            size_t j = dmap_hash(m->keys[i], capacity);
-            while (keys[j])
-                j = (j + 1) & (capacity - 1);
-            keys[j] = m->keys[i];
-            values[j] = m->values[i];
-        }
-        free(m->keys);
-        free(m->values);
-        m->keys = keys;
-        m->values = values;
-        m->capacity = capacity;
-    }
+    if ((m->used + 1) * 2 > m->capacity && !dmap_grow(m))
+        return false;
     size_t i = dmap_hash(key, m->capacity);
-    while (m->keys[i] && m->keys[i] != key)
+    while (m->slots[i].key && m->slots[i].key != key)
         i = (i + 1) & (m->capacity - 1);
-    if (!m->keys[i]) {
-        m->keys[i] = key;
+    if (!m->slots[i].key) {
+        m->slots[i].key = key;
         m->used++;
     }
-    m->values[i] = value;
+    m->slots[i].value = value;
     return true;
 }
 
 void wgc__dmap_free(dmap *m)
 {
-    free(m->keys);
-    free(m->values);
+    free(m->slots);
     *m = (dmap){0};
 }
 
@@ -108,16 +106,64 @@ const char *wgc__diag_name(const wgc_type *t)
 /* ========================================================== the walk */
 
 /* A new node for obj unless it was reached already [D3]. */
+/* The entry of obj in the visited set; NULL if its span has no table and
+ * `create` is false, or memory was refused. */
+static uint32_t *seen_entry(dwalk *w, const void *obj, bool create)
+{
+    dseen *d = &w->seen;
+    const span *s = span_of(obj);
+    if (s != d->last) {
+        size_t i = wgc__dmap_get(&d->spans, s);
+        if (i == DIAG_NONE) {
+            if (!create)
+                return NULL;
+            if (d->count == d->capacity) {
+                size_t capacity = d->capacity ? d->capacity * 2 : 64;
+                uint32_t **tables = realloc(d->tables, capacity * sizeof *tables);
+                if (!tables)
+                    return NULL;
+                d->tables = tables;
+                d->capacity = capacity;
+            }
+            uint32_t *t = calloc(s->kind == SPAN_LARGE ? 1 : WGC_PAGE_GRANULES,
+                                 sizeof *t);
+            if (!t || !wgc__dmap_put(&d->spans, (void *)s, d->count)) {
+                free(t);
+                return NULL;
+            }
+            i = d->count;
+            d->tables[d->count++] = t;
+        }
+        d->last = s;
+        d->last_table = d->tables[i];
+    }
+    if (s->kind == SPAN_LARGE)
+        return d->last_table;
+    return &d->last_table[(size_t)((const char *)obj - (const char *)s) / WGC_GRANULE];
+}
+
+size_t wgc__diag_node_of(dwalk *w, const void *obj)
+{
+    uint32_t *e = seen_entry(w, obj, false);
+    return e && *e ? (size_t)*e - 1 : DIAG_NONE;
+}
+
+/* A new node for obj unless it was reached already [D3]. */
 static void reach(dwalk *w, void *obj, size_t parent, size_t root, dslot slot,
                   void *key)
 {
-    if (w->oom || wgc__dmap_get(&w->seen, obj) != DIAG_NONE)
+    if (w->oom)
+        return;
+    uint32_t *e = seen_entry(w, obj, true);
+    if (!e || w->nodes.count >= UINT32_MAX - 1) {
+        w->oom = true;
+        return;
+    }
+    if (*e)
         return;
     dnode n = {obj, parent, root, slot, key, 0};
-    if (!wgc__dmap_put(&w->seen, obj, w->nodes.count))
-        w->oom = true;
-    else
-        dvec_push(w, &w->nodes, &n);
+    if (dvec_push(w, &w->nodes, &n))
+        *e = (uint32_t)w->nodes.count;
 }
 
 /* Where `slot` lies in the holder being reported on; counts it. */
@@ -204,7 +250,7 @@ void wgc__diag_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
     }
     if (!value)
         return;
-    if (wgc__dmap_get(&w->seen, key) != DIAG_NONE) {
+    if (wgc__diag_node_of(w, key) != DIAG_NONE) {
         reach(w, value, w->holder, root, vslot, key);
         return;
     }
@@ -290,7 +336,7 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
 
     walk_roots(w);
     for (size_t i = 0; i < w->nodes.count && !w->oom; i++) {
-        if (stop_at && wgc__dmap_get(&w->seen, stop_at) != DIAG_NONE)
+        if (stop_at && wgc__diag_node_of(w, stop_at) != DIAG_NONE)
             break;
         scan_node(w, i);
     }
@@ -304,7 +350,11 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
 
 void wgc__diag_walk_free(dwalk *w)
 {
-    wgc__dmap_free(&w->seen);
+    for (size_t i = 0; i < w->seen.count; i++)
+        free(w->seen.tables[i]);
+    free(w->seen.tables);
+    wgc__dmap_free(&w->seen.spans);
+    w->seen = (dseen){0};
     wgc__dmap_free(&w->waiting);
     free(w->nodes.items);
     free(w->roots.items);

@@ -236,7 +236,7 @@ static void trace_registry(void *obj, wgc_visitor *v)
 {
     wgc_registry *r = obj;
     bool verify = v->mode == VISIT_VERIFY;
-    bool diag = v->mode == VISIT_DIAG; /* a diagnostic walk sees targets too */
+    bool diag = v->mode == VISIT_DIAG; /* diagnostics see targets too [D2] */
     if (!r->traced && !verify && !diag)
         return;
     for (uint32_t i = 0; i < r->used; i++) {

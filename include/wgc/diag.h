@@ -16,9 +16,11 @@
  * It runs the types' trace callbacks and the trace_roots callback, under
  * the trace-callback rules: as in a collection, calls that change the heap
  * are refused with WGC_EREENTRY while they run.  Its own memory comes
- * from malloc, proportional to the reachable objects (about 40 bytes
- * each; a snapshot also keeps every slot), and wgc_debug_fail_request
- * does not apply to it.
+ * from malloc, freed before the call returns: about 60 bytes per
+ * reachable object, plus at most a quarter of the heap's size for its
+ * visited set (a snapshot also keeps 40 bytes per slot until written);
+ * wgc_debug_fail_request does not apply to it.  It costs about as much as
+ * 20 collections of the same heap (docs/diag.md, "Cost").
  *
  * When: at any point where the heap may be used (between VM instructions,
  * in a cleanup callback).  Not from inside a collection, a trace callback,
