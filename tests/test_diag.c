@@ -69,6 +69,7 @@ static char *read_all(FILE *f)
 
 Test(diag, census_counts_reachable_objects_by_type)
 {
+    no_stress(); /* the garbage counted below must not be collected yet */
     wgc_heap *h = quiet_heap();
     wgc_root *list = wgc_root_new(h, NULL);
     build_clist(h, list, 10);
@@ -136,17 +137,23 @@ Test(diag, census_follows_ephemerons_and_ignores_weak_slots)
     cnode *live_key = new_cnode(h, 1);
     wgc_root *rk = wgc_root_new(h, live_key);
     (void)rk;
-    cr_assert(wgc_weakmap_set(h, m, live_key, wgc_alloc(h, &blob_type, 8)));
-    cr_assert(wgc_weakmap_set(h, m, new_cnode(h, 2), wgc_alloc(h, &blob_type, 8)));
+    void *v = wgc_alloc(h, &blob_type, 8);
+    cr_assert(wgc_weakmap_set(h, m, live_key, v));
+    /* garbage: a key nothing else holds; and a chain k0 -> k1 -> k2 -> k3
+     * where each key's value is the next key, met against its order */
+    cnode *dead_key = NULL, *k[4] = {0};
+    WGC_FRAME(h, &dead_key, &k[0], &k[1], &k[2], &k[3], &v);
+    dead_key = new_cnode(h, 2);
+    v = wgc_alloc(h, &blob_type, 8);
+    cr_assert(wgc_weakmap_set(h, m, dead_key, v));
     /* A WeakRef to garbage keeps it garbage. */
     wgc_root *rr = wgc_root_new(h, wgc_weakref_new(h, wgc_alloc(h, &node_type, 8), NULL));
-    /* A chain of ephemerons met against its order: value of k1 is k2... */
-    cnode *k[4];
     for (int i = 0; i < 4; i++)
         k[i] = new_cnode(h, 10 + (uint64_t)i);
     for (int i = 3; i > 0; i--)
         cr_assert(wgc_weakmap_set(h, m, k[i - 1], k[i]));
     wgc_root *rk0 = wgc_root_new(h, k[0]);
+    WGC_FRAME_POP(h);
 
     wgc_census c;
     cr_assert(wgc_census_take(h, &c));
@@ -259,6 +266,7 @@ Test(diag, census_and_paths_do_not_disturb_the_heap)
 /* Garbage stays garbage after a census: marks are untouched [D1]. */
 Test(diag, census_leaves_garbage_to_the_next_collection)
 {
+    no_stress();
     wgc_heap *h = quiet_heap();
     wgc_root *r = wgc_root_new(h, NULL);
     build_clist(h, r, 5);
@@ -538,21 +546,25 @@ Test(diag, path_through_weak_map_registry_and_weakref_holdings)
     /* registry: holdings strong, target weak */
     wgc_registry *reg = wgc_registry_new(h, record_cleanup, NULL);
     wgc_root *rreg = wgc_root_new(h, reg);
-    cnode *target = new_cnode(h, 3), *holdings = new_cnode(h, 4);
+    cnode *target = NULL, *holdings = NULL, *t2 = NULL, *h2 = NULL;
+    WGC_FRAME(h, &target, &holdings, &t2, &h2);
+    target = new_cnode(h, 3);
+    holdings = new_cnode(h, 4);
     cr_assert(wgc_registry_register(reg, target, holdings, NULL));
+    /* WeakRef: holdings strong */
+    t2 = new_cnode(h, 5);
+    h2 = new_cnode(h, 6);
+    wgc_root *rref = wgc_root_new(h, wgc_weakref_new(h, t2, h2));
+    WGC_FRAME_POP(h); /* no more allocation: the locals stay valid */
     cr_assert(wgc_path_find(h, holdings, &p));
     cr_assert_eq(p.length, 2);
     cr_assert_eq(p.steps[0].object, reg);
     cr_assert_str_eq(p.steps[0].name, "FinalizationRegistry");
+    cr_assert(!p.steps[1].in_object);
+    cr_assert_eq(p.steps[1].slot, 0, "the first cell's holdings");
     wgc_path_release(&p);
     cr_assert(wgc_path_find(h, target, &p));
     cr_assert_eq(p.length, 0, "a registry retained its target");
-
-    /* WeakRef: holdings strong */
-    cnode *t2 = new_cnode(h, 5), *h2 = new_cnode(h, 6);
-    WGC_FRAME(h, &t2, &h2);
-    wgc_root *rref = wgc_root_new(h, wgc_weakref_new(h, t2, h2));
-    WGC_FRAME_POP(h);
     cr_assert(wgc_path_find(h, h2, &p));
     cr_assert_eq(p.length, 2);
     cr_assert_eq(p.steps[1].slot, 8, "holdings at +8");
@@ -604,5 +616,77 @@ Test(diag, snapshot_is_deterministic_and_reports_sink_failure)
     cr_assert(!wgc_snapshot_write(h, refusing_sink, NULL));
     cr_assert_eq(wgc_last_error(h), WGC_ECALLBACK);
     (void)rm;
+    wgc_heap_free(h);
+}
+
+/* ===================================================== roots and bad slots */
+
+/* A root callback may report ephemerons and weak slots too. */
+static void *eph_roots[3]; /* key, value, a weak slot */
+
+static void trace_eph_roots(wgc_visitor *v, void *user)
+{
+    (void)user;
+    wgc_visit_ephemeron(v, &eph_roots[0], &eph_roots[1]);
+    wgc_visit_weak(v, &eph_roots[2]);
+}
+
+Test(diag, root_callback_ephemerons_and_weak_slots)
+{
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.auto_collect = false;
+    cfg.trace_roots = trace_eph_roots;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    memset(eph_roots, 0, sizeof eph_roots);
+    wgc_root *rk = wgc_root_new(h, NULL);
+    cnode *key = new_cnode(h, 1);
+    wgc_root_set(rk, key);
+    eph_roots[0] = key;
+    eph_roots[1] = new_cnode(h, 2);
+    eph_roots[2] = new_cnode(h, 3);
+    wgc_path p;
+    cr_assert(wgc_path_find(h, eph_roots[1], &p));
+    cr_assert_eq(p.length, 1);
+    cr_assert_eq(p.root_kind, WGC_ROOT_CALLBACK);
+    cr_assert_eq(p.root_index, 1, "the key is slot 0, the value slot 1");
+    cr_assert_eq(p.steps[0].ephemeron_key, key);
+    wgc_path_release(&p);
+    cr_assert(wgc_path_find(h, eph_roots[2], &p));
+    cr_assert_eq(p.length, 0, "a weak root slot retained its target");
+    wgc_census c;
+    cr_assert(wgc_census_take(h, &c));
+    cr_assert_eq(c.objects, 2);
+    wgc_census_release(&c);
+    /* the key unreachable: so is the value, as the collector sees it */
+    wgc_root_set(rk, NULL);
+    cr_assert(wgc_census_take(h, &c));
+    cr_assert_eq(c.objects, 0);
+    wgc_census_release(&c);
+    collect(h);
+    cr_assert_null(eph_roots[0], "the collector agrees: the key died");
+    cr_assert_null(eph_roots[1]);
+    cr_assert_null(eph_roots[2]);
+    wgc_heap_free(h);
+}
+
+/* [D4] A slot that does not hold an object is skipped, not followed. */
+Test(diag, bad_slots_are_skipped)
+{
+    wgc_heap *h = quiet_heap();
+    wgc_root *r = wgc_root_new(h, NULL);
+    cnode *a = new_cnode(h, 1);
+    wgc_root_set(r, a);
+    uint64_t not_an_object[8] = {0};
+    a->next = (cnode *)&not_an_object[2];
+    a->other = (cnode *)((char *)a + 16); /* inside a: not an object start */
+    wgc_census c;
+    cr_assert(wgc_census_take(h, &c));
+    cr_assert_eq(c.objects, 1);
+    wgc_census_release(&c);
+    FILE *f = tmpfile();
+    cr_assert(wgc_snapshot_write_file(h, f));
+    fclose(f);
+    a->next = a->other = NULL; /* before a debug build's collection sees them */
     wgc_heap_free(h);
 }
