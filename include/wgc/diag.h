@@ -169,7 +169,7 @@ typedef bool (*wgc_sink_fn)(const void *data, size_t size, void *user);
  * "(handles)", "(frames)", "(kept objects)", "(trace_roots)"; each holds
  * its root slots (handles and kept objects as elements by index, frame
  * slots as properties "frame F slot S", trace_roots' slots as elements by
- * ordinal).  Every reachable object is one node of type "object", named by
+ * ordinal, its weak slots as weak edges "[ordinal]").  Every reachable object is one node of type "object", named by
  * its type, with its bytes as self_size (as the census counts them), in
  * walk order; ids are 2 * position + 1.  Edges: a strong slot inside its
  * holder is a "property" named "+offset"; one outside (a table's) is an
