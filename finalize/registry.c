@@ -236,7 +236,8 @@ static void trace_registry(void *obj, wgc_visitor *v)
 {
     wgc_registry *r = obj;
     bool verify = v->mode == VISIT_VERIFY;
-    if (!r->traced && !verify)
+    bool diag = v->mode == VISIT_DIAG; /* diagnostics see targets too [D2] */
+    if (!r->traced && !verify && !diag)
         return;
     for (uint32_t i = 0; i < r->used; i++) {
         cell *c = &r->cells[i];
@@ -248,6 +249,8 @@ static void trace_registry(void *obj, wgc_visitor *v)
             wgc_visit_weak(v, &r->ctok[i].token);
         if (verify && c->state == CELL_LIVE)
             wgc__verify_slot(v, &r->targets[i], "weak");
+        if (diag && c->state == CELL_LIVE)
+            wgc_visit_weak(v, &r->targets[i]);
     }
 }
 

@@ -193,7 +193,8 @@ typedef enum phase {
 typedef enum visit_mode {
     VISIT_MARK,
     VISIT_FIX_WEAK,   /* fallback: clear dead weak slots by re-tracing */
-    VISIT_VERIFY
+    VISIT_VERIFY,
+    VISIT_DIAG        /* diag/: a walk that marks nothing (docs/diag.md) */
 } visit_mode;
 
 struct wgc_visitor {
@@ -482,6 +483,13 @@ bool wgc__keep(wgc_heap *heap, void *obj);
 
 /* A slot seen by the verifier (VISIT_VERIFY): reports a dangling target. */
 void wgc__verify_slot(wgc_visitor *v, void *slot, const char *kind);
+
+/* ============================================================ diag/walk.c */
+
+/* Slots seen by a diagnostic walk (VISIT_DIAG): strong or weak, and the
+ * two slots of an ephemeron [D2]. */
+void wgc__diag_slot(wgc_visitor *v, void *slot, bool weak);
+void wgc__diag_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot);
 
 /* ======================================================== memory tools */
 

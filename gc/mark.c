@@ -153,6 +153,8 @@ void wgc_visit(wgc_visitor *v, void *slot)
         mark(heap, obj);
     } else if (v->mode == VISIT_VERIFY) {
         wgc__verify_slot(v, slot, "strong");
+    } else if (v->mode == VISIT_DIAG) {
+        wgc__diag_slot(v, slot, false);
     }
 }
 
@@ -214,6 +216,9 @@ void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
         return;
     case VISIT_VERIFY:
         wgc__verify_slot(v, slot, "weak");
+        return;
+    case VISIT_DIAG:
+        wgc__diag_slot(v, slot, true);
         return;
     }
 }
@@ -406,6 +411,9 @@ static inline bool visit_ephemeron(wgc_visitor *v, void *key_slot,
     case VISIT_VERIFY:
         wgc__verify_slot(v, key_slot, "ephemeron key");
         wgc__verify_slot(v, value_slot, "ephemeron value");
+        return false;
+    case VISIT_DIAG:
+        wgc__diag_ephemeron(v, key_slot, value_slot);
         return false;
     }
     return false;

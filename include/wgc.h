@@ -6,6 +6,7 @@
  *   wgc/weak.h      weak slots, ephemerons, WeakRef, WeakRefGroup, weak maps
  *   wgc/finalize.h  FinalizationRegistry, cleanup queue, safe points
  *   wgc/debug.h     verification, fault injection (for tests and debugging)
+ *   wgc/diag.h      census by type, retaining paths, DevTools heap snapshots
  *   wgc/version.h   WGC_VERSION_MAJOR/MINOR/PATCH, wgc_version()
  *
  * C++: wgc/wgc.hpp adds RAII classes for frames (push and pop by scope).
@@ -18,5 +19,6 @@
 #include "wgc/weak.h"
 #include "wgc/finalize.h"
 #include "wgc/debug.h"
+#include "wgc/diag.h"
 
 #endif

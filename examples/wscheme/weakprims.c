@@ -327,6 +327,20 @@ static value p_gc_stats(interp *I, value *a, int n)
     return list_from_stack(I, base, NIL);
 }
 
+/* (heap-census): prints the reachable objects by type (wgc/diag.h) */
+static value p_heap_census(interp *I, value *a, int n)
+{
+    (void)a;
+    (void)n;
+    wgc_census c;
+    fflush(stdout);
+    if (wgc_census_take(I->heap, &c)) {
+        wgc_census_print(&c, stdout);
+        wgc_census_release(&c);
+    }
+    return UNSPEC;
+}
+
 void ws_install_weak_prims(interp *I)
 {
     ws_define_prim(I, "make-weak-ref", p_make_weak_ref, 1, 2);
@@ -347,4 +361,5 @@ void ws_install_weak_prims(interp *I)
     ws_define_prim(I, "gc", p_gc, 0, 0);
     ws_define_prim(I, "run-cleanup", p_run_cleanup, 0, 0);
     ws_define_prim(I, "gc-stats", p_gc_stats, 0, 0);
+    ws_define_prim(I, "heap-census", p_heap_census, 0, 0);
 }
