@@ -77,15 +77,15 @@ typedef struct wgc_census {
  * from inside a collection or callback (WGC_EREENTRY) or refused memory
  * (WGC_ENOMEM); `*out` is then empty and needs no release (releasing it is
  * harmless). */
-bool wgc_census_take(wgc_heap *heap, wgc_census *out);
+WGC_API bool wgc_census_take(wgc_heap *heap, wgc_census *out);
 
 /* Frees what wgc_census_take put in `census` and empties it.  NULL: no
  * effect.  Needs no heap: a census outlives its heap. */
-void wgc_census_release(wgc_census *census);
+WGC_API void wgc_census_release(wgc_census *census);
 
 /* Writes the census as a table, one line per type, then the totals.
  * false on NULL arguments or a write error. */
-bool wgc_census_print(const wgc_census *census, FILE *out);
+WGC_API bool wgc_census_print(const wgc_census *census, FILE *out);
 
 /* ====================================================== why is this alive? */
 
@@ -143,18 +143,18 @@ typedef struct wgc_path {
  * collection or callback (WGC_EREENTRY), on refused memory (WGC_ENOMEM);
  * out->length is then 0.
  */
-bool wgc_path_find(wgc_heap *heap, const void *obj, wgc_path *out);
+WGC_API bool wgc_path_find(wgc_heap *heap, const void *obj, wgc_path *out);
 
 /* Frees the steps of a path and empties it.  NULL: no effect. */
-void wgc_path_release(wgc_path *path);
+WGC_API void wgc_path_release(wgc_path *path);
 
 /* Writes the path, one line per step ("unreachable" for an empty path).
  * false on NULL arguments or a write error. */
-bool wgc_path_print(const wgc_path *path, FILE *out);
+WGC_API bool wgc_path_print(const wgc_path *path, FILE *out);
 
 /* wgc_path_find then wgc_path_print: "why is obj alive?" in one call.
  * false if either fails (the error as wgc_path_find records it). */
-bool wgc_why_alive(wgc_heap *heap, const void *obj, FILE *out);
+WGC_API bool wgc_why_alive(wgc_heap *heap, const void *obj, FILE *out);
 
 /* ============================================================ heap snapshot */
 
@@ -186,11 +186,11 @@ typedef bool (*wgc_sink_fn)(const void *data, size_t size, void *user);
  * callback (WGC_EREENTRY), on refused memory (WGC_ENOMEM: nothing was
  * written), or when the sink refused (WGC_ECALLBACK: the output is cut).
  */
-bool wgc_snapshot_write(wgc_heap *heap, wgc_sink_fn sink, void *user);
+WGC_API bool wgc_snapshot_write(wgc_heap *heap, wgc_sink_fn sink, void *user);
 
 /* wgc_snapshot_write to a FILE (not closed; not flushed beyond stdio's
  * buffering).  A write error is WGC_ECALLBACK. */
-bool wgc_snapshot_write_file(wgc_heap *heap, FILE *out);
+WGC_API bool wgc_snapshot_write_file(wgc_heap *heap, FILE *out);
 
 #ifdef __cplusplus
 }
