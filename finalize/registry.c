@@ -409,6 +409,10 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
 
     uint32_t i = reg->used++;
     bool traced = holdings && wgc__is_allocated(heap, holdings);
+    /* [G6] The cell's target, holdings and token are the registry's fields
+     * (in its side arrays): nothing below allocates, so one call covers
+     * every store. */
+    wgc_write_barrier(heap, reg);
     reg->live++;
     reg->traced += traced || token;
     reg->targets[i] = target;

@@ -166,6 +166,7 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
     entry *e = find(map, key);
     if (e) {
         e->value = value;
+        wgc_write_barrier(heap, map); /* [G6] the entries are the map's fields */
         return true;
     }
     if (map->free_list == NIL && map->pool_size == map->capacity) {
@@ -182,6 +183,7 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
     map->pool[i] = (entry){key, value, map->buckets[b], b};
     map->buckets[b] = i;
     map->count++;
+    wgc_write_barrier(heap, map);
     return true;
 }
 

@@ -357,8 +357,8 @@ WGC_API bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top);
 /* ============================================================= write barrier */
 
 /*
- * The write barrier: after storing a heap pointer (or NULL) into a field of
- * an object that already existed -- a strong field, a weak slot or either
+ * The write barrier: after storing a heap pointer into a field of an object
+ * that already existed -- a strong field, a weak slot or either
  * half of an ephemeron -- call wgc_write_barrier(heap, obj) with the object
  * written into, or write the store as WGC_STORE(heap, obj, field, value),
  * which does both.  The barrier remembers the object, not the field: one
@@ -371,13 +371,14 @@ WGC_API bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top);
  *   - roots: locals in frames, handles (wgc_root_set), whatever
  *     config.trace_roots reports: they are all rescanned at every
  *     collection;
- *   - memory outside the heap.
+ *   - memory outside the heap;
+ *   - storing NULL or a non-heap value (it creates no reference).
  *
  * In the full-heap mode, the only mode today, the barrier does nothing but
  * test one bit of the object's header: code written without it keeps
  * working.  The generational and incremental modes to come need it at
- * every such store, and the library's own stores (weak maps, registries,
- * groups, WeakRefs) already make it, so code that calls it now works
+ * every such store, and the library's own API (weak maps, registries,
+ * groups, WeakRefs) already makes it, so code that calls it now works
  * unchanged in those modes.  docs/gc.md [G6] says what it records.
  *
  * `heap` is the heap `obj` belongs to; `obj` is NULL (no effect) or a live
