@@ -103,6 +103,13 @@ static bool within_max(wgc_heap *heap, size_t more)
     return max == 0 || (more <= max && wgc__heap_bytes(heap) <= max - more);
 }
 
+/* Every unmapping goes through here: see mt_unmapping. */
+static void unmap(void *addr, size_t len)
+{
+    mt_unmapping(addr, len);
+    munmap(addr, len);
+}
+
 /* `size` bytes (a multiple of the page size) aligned to WGC_PAGE_SIZE. */
 static void *map_aligned(wgc_heap *heap, size_t size)
 {
@@ -116,10 +123,11 @@ static void *map_aligned(wgc_heap *heap, size_t size)
     char *start = (char *)(((uintptr_t)raw + WGC_PAGE_SIZE - 1) &
                            ~(uintptr_t)(WGC_PAGE_SIZE - 1));
     if (start > raw)
-        munmap(raw, (size_t)(start - raw));
+        unmap(raw, (size_t)(start - raw));
     char *end = start + size;
     if (end < raw + span_size)
-        munmap(end, (size_t)(raw + span_size - end));
+        unmap(end, (size_t)(raw + span_size - end));
+    mt_mapped(start, size);
     return start;
 }
 
@@ -208,7 +216,7 @@ void wgc__pages_trim(wgc_heap *heap, size_t keep_pages)
         heap->free_page_count--;
         table_remove(heap, p);
         heap->page_count--;
-        munmap(p, WGC_PAGE_SIZE);
+        unmap(p, WGC_PAGE_SIZE);
     }
 }
 
@@ -261,7 +269,7 @@ void wgc__large_free(wgc_heap *heap, large *l)
         l->next->prev = l->prev;
     heap->large_bytes -= l->map_size;
     table_remove(heap, l);
-    munmap(l, l->map_size);
+    unmap(l, l->map_size);
 }
 
 void wgc__pages_free_all(wgc_heap *heap)
@@ -271,7 +279,7 @@ void wgc__pages_free_all(wgc_heap *heap)
             page *p = heap->allocators[atomic][c].pages;
             while (p) {
                 page *next = p->next;
-                munmap(p, WGC_PAGE_SIZE);
+                unmap(p, WGC_PAGE_SIZE);
                 p = next;
             }
             heap->allocators[atomic][c].pages = NULL;
@@ -279,15 +287,15 @@ void wgc__pages_free_all(wgc_heap *heap)
     }
     while (heap->free_pages) {
         page *next = heap->free_pages->next;
-        munmap(heap->free_pages, WGC_PAGE_SIZE);
+        unmap(heap->free_pages, WGC_PAGE_SIZE);
         heap->free_pages = next;
     }
     if (heap->reserve_pages)
-        munmap(heap->reserve, heap->reserve_pages * WGC_PAGE_SIZE);
+        unmap(heap->reserve, heap->reserve_pages * WGC_PAGE_SIZE);
     heap->reserve_pages = 0;
     while (heap->large_objects) {
         large *next = heap->large_objects->next;
-        munmap(heap->large_objects, heap->large_objects->map_size);
+        unmap(heap->large_objects, heap->large_objects->map_size);
         heap->large_objects = next;
     }
     heap->page_count = heap->free_page_count = heap->large_bytes = 0;
