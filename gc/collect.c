@@ -132,6 +132,7 @@ static size_t sweep_pages(wgc_heap *heap)
                 }
                 live += (size_t)p->live_cells * p->cell_size;
                 p->alloc_end = first_cell(p);
+                p->s.fresh = 0; /* free runs may now lie below used cells */
                 link = &p->next;
             }
             a->next_page = a->pages;
@@ -168,6 +169,7 @@ static void set_budget(wgc_heap *heap, size_t live)
     double next = (double)live * (growth - 1.0);
     size_t floor = heap->config.initial_heap_size;
     heap->budget = next > (double)floor ? (size_t)next : floor;
+    heap->charged = 0;
     double target = (double)live * growth;
     if (target < (double)floor)
         target = (double)floor;

@@ -15,7 +15,9 @@
  *      allocator's cursor for the page being allocated from).  Allocation
  *      only moves frontiers forward, through free runs found between
  *      marked cells: lazy sweeping costs nothing but the bitmap scan.
- * [G4] A collection starts only in wgc_alloc's slow path or wgc_collect.
+ * [G4] A collection starts only in wgc_alloc's slow path or wgc_collect;
+ *      the trigger counts the bytes of the cells (and large objects) the
+ *      program took, never runs or pages: see docs/gc.md.
  * [G5] During a collection no user code runs except trace callbacks and
  *      the root callback (then destructors and the event/notify hooks,
  *      which must not touch the heap).  phase != PHASE_MUTATOR means
@@ -264,7 +266,11 @@ struct wgc_heap {
     uint64_t epoch;
     unsigned alloc_bits;      /* marks[alloc_bits] is [G3]'s bitmap */
     uint64_t large_allocs;
-    size_t budget;            /* bytes to allocate before the next collection */
+    size_t budget;            /* [G4] bytes the program may allocate between
+                               * two collections */
+    size_t charged;           /* [G4] bytes of cells handed to runs (their
+                               * unused rest given back) and of large objects
+                               * since the last collection */
     uint64_t stress_countdown;
 
     /* roots */

@@ -122,7 +122,14 @@ typedef enum wgc_event {
 
 typedef struct wgc_config {
     /* Bytes the heap may allocate before its first collection, and the
-     * least it is ever sized for.  Default 4 MiB. */
+     * least it is ever sized for.  Default 4 MiB.  Bytes allocated are
+     * counted as wgc_stats's bytes_allocated does: per small object its
+     * cell (the size asked for plus one header word, rounded up to its size
+     * class), per large object the size asked for.  An allocation collects
+     * first when bytes were allocated since the last collection and its own
+     * would take them past the budget.  Nothing else counts (not how memory
+     * is carved up, nor a debug build, valgrind or ASan), so every build of
+     * a program collects at the same points. */
     size_t initial_heap_size;
     /* Upper bound on the heap's memory (pages and large objects).  An
      * allocation that would pass it collects first and, if that does not
