@@ -137,7 +137,10 @@ typedef struct wgc_config {
      * least 64 KiB; an initial_heap_size above it is lowered to it. */
     size_t max_heap_size;
     /* After a collection the heap may allocate live_bytes * (growth_factor
-     * - 1) (at least initial_heap_size) before the next.  Default 2.0;
+     * - 1) (at least initial_heap_size) before the next, counted as above.
+     * Empty pages are kept for reuse and go back to the OS after a few
+     * collections unused, or at once when the heap holds over twice
+     * max(initial_heap_size, live_bytes * growth_factor).  Default 2.0;
      * must be > 1.0. */
     double growth_factor;
     /* true (the default): wgc_alloc collects when the threshold above is
