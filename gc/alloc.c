@@ -32,12 +32,22 @@ void wgc__allocators_init(wgc_heap *heap)
     }
 }
 
-/* Ends the current run, keeping stats exact and the page frontier [G3]. */
-static void end_run(wgc_heap *heap, allocator *a)
+/* Gives back the unused rest of a's run (to the stats and the budget
+ * [G4]) and ends the run there; a->current stays, so refill goes on from
+ * the cursor. */
+static void give_back(wgc_heap *heap, allocator *a)
 {
     size_t unused = (size_t)(a->run->limit - a->run->cursor);
     heap->claimed_bytes -= unused;
+    heap->charged -= unused;
     a->claimed_cells -= unused / a->cell_size;
+    a->run->limit = a->run->cursor;
+}
+
+/* Ends the current run, keeping stats exact and the page frontier [G3]. */
+static void end_run(wgc_heap *heap, allocator *a)
+{
+    give_back(heap, a);
     if (a->current)
         a->current->alloc_end = a->run->cursor;
     a->run->cursor = a->run->limit = NULL;
@@ -124,26 +134,59 @@ static page *new_page(wgc_heap *heap, allocator *a)
     return p;
 }
 
+/* [G4] Whether an allocation of `bytes` (a cell, or a large object's size)
+ * must collect first: when bytes were allocated since the last collection
+ * and this one would take them past the budget.  Runs are charged whole
+ * when handed out, so before saying yes the unused rest of every open run
+ * is given back: the answer depends on the cells the program took alone,
+ * not on how long the runs were (one cell under a memory checker, split
+ * by the debug quarantine, cut by this very rule). */
+static bool over_budget(wgc_heap *heap, size_t bytes)
+{
+    if (heap->charged <= heap->budget && bytes <= heap->budget - heap->charged)
+        return false;
+    for (int atomic = 0; atomic < 2; atomic++)
+        for (int c = 0; c < WGC_CLASS_COUNT; c++)
+            give_back(heap, &heap->allocators[atomic][c]);
+    if (heap->charged <= heap->budget && bytes <= heap->budget - heap->charged)
+        return false;
+    return heap->charged > 0;
+}
+
+/* Charges the run found for `a` to the budget, cut so that every cell the
+ * fast path takes from it fits in the budget [G4]: the allocation that
+ * does not fit always reaches refill.  Near the end of the budget a run
+ * gets at most half of what is left, so that size classes taking turns
+ * give runs back a logarithmic number of times, not once per cell. */
 static void claim_run(wgc_heap *heap, allocator *a)
 {
     size_t bytes = (size_t)(a->run->limit - a->run->cursor);
+    if (heap->config.auto_collect) {
+        size_t left = heap->charged < heap->budget ? heap->budget - heap->charged : 0;
+        if (bytes > left) {
+            size_t cells = left / 2 / a->cell_size;
+            bytes = (cells ? cells : 1) * (size_t)a->cell_size;
+            a->run->limit = a->run->cursor + bytes;
+        }
+    }
     page *p = a->current;
     mt_writable(heap, a->run->cursor, bytes);
+    /* A fresh page is zero above its frontier until a sweep (which clears
+     * `fresh`) lets runs start below used cells. */
     if (!p->s.fresh)
         memset(a->run->cursor, 0, bytes);
     if (mt_active(heap))
         mt_no_access(heap, a->run->cursor, bytes);
-    p->s.fresh = 0;
     heap->claimed_bytes += bytes;
+    heap->charged += bytes;
     a->claimed_cells += (bytes * p->cell_recip) >> 32; /* bytes / cell_size */
-    heap->budget = bytes < heap->budget ? heap->budget - bytes : 0;
 }
 
 /* Sets up a new current run for `a`; false (error recorded) if none. */
 static bool refill(wgc_heap *heap, allocator *a)
 {
     bool collected = false;
-    if (heap->config.auto_collect && heap->budget == 0) {
+    if (heap->config.auto_collect && over_budget(heap, a->cell_size)) {
         wgc__collect(heap);
         collected = true;
     }
@@ -181,7 +224,7 @@ static bool refill(wgc_heap *heap, allocator *a)
 static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
 {
     bool collected = false;
-    if (heap->config.auto_collect && size >= heap->budget) {
+    if (heap->config.auto_collect && over_budget(heap, size)) {
         wgc__collect(heap);
         collected = true;
     }
@@ -194,7 +237,7 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
     if (!l)
         return NULL;
     l->s.atomic = wgc_type_pointer_free_(type);
-    heap->budget = size < heap->budget ? heap->budget - size : 0;
+    heap->charged += size;
     heap->claimed_bytes += size;
     heap->large_allocs++;
     char *obj = (char *)l + WGC_LARGE_OBJECT_OFFSET;

@@ -7,7 +7,8 @@
  *      bitmaps [G3].  Only when a memory checker watches (or debug checks
  *      poison) are dead cells enumerated one by one here.
  * [C2] The next collection comes after live_bytes * (growth_factor - 1)
- *      bytes of allocation, at least initial_heap_size [G4].
+ *      bytes of allocation, at least initial_heap_size [G4]; pooled pages
+ *      go back to the OS lazily, after the pause (gc/pages.c).
  */
 #include "gc/internal.h"
 
@@ -145,6 +146,7 @@ static size_t sweep_pages(wgc_heap *heap)
                 }
                 live += (size_t)p->live_cells * p->cell_size;
                 p->alloc_end = first_cell(p);
+                p->s.fresh = 0; /* free runs may now lie below used cells */
                 link = &p->next;
             }
             a->next_page = a->pages;
@@ -175,18 +177,25 @@ static void after_weak(wgc_heap *heap)
     }
 }
 
+/* [C2] The next budget, from the bytes that survived. */
 static void set_budget(wgc_heap *heap, size_t live)
 {
     double growth = heap->config.growth_factor;
     double next = (double)live * (growth - 1.0);
     size_t floor = heap->config.initial_heap_size;
     heap->budget = next > (double)floor ? (size_t)next : floor;
-    double target = (double)live * growth;
-    if (target < (double)floor)
-        target = (double)floor;
-    size_t in_use = heap->page_count - heap->free_page_count;
-    size_t keep = (size_t)(target / (double)WGC_PAGE_SIZE) + 1;
-    wgc__pages_trim(heap, keep > in_use ? keep : in_use);
+    heap->charged = 0;
+}
+
+/* [C2] Memory goes back to the OS after the pause (and after the end
+ * hook, which bench/ and hosts use to time pauses): nothing in the
+ * collection waits on a munmap. */
+static void release_memory(wgc_heap *heap, size_t live)
+{
+    double target = (double)live * heap->config.growth_factor;
+    size_t floor = heap->config.initial_heap_size;
+    wgc__pages_trim(heap, target > (double)floor ? (size_t)target : floor);
+    wgc__large_unmap_dead(heap);
 }
 
 static void hook(wgc_heap *heap, wgc_event event)
@@ -252,6 +261,7 @@ void wgc__collect(wgc_heap *heap)
         heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
     hook(heap, WGC_EVENT_COLLECT_END);
     wgc__frames_check(heap, frames);
+    release_memory(heap, live);
     heap->phase = saved;
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = 0;

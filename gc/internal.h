@@ -15,7 +15,9 @@
  *      allocator's cursor for the page being allocated from).  Allocation
  *      only moves frontiers forward, through free runs found between
  *      marked cells: lazy sweeping costs nothing but the bitmap scan.
- * [G4] A collection starts only in wgc_alloc's slow path or wgc_collect.
+ * [G4] A collection starts only in wgc_alloc's slow path or wgc_collect;
+ *      the trigger counts the bytes of the cells (and large objects) the
+ *      program took, never runs or pages: see docs/gc.md.
  * [G5] During a collection no user code runs except trace callbacks and
  *      the root callback (then destructors and the event/notify hooks,
  *      which must not touch the heap).  phase != PHASE_MUTATOR means
@@ -71,6 +73,7 @@ typedef struct page {
     uint32_t cell_recip;      /* ceil(2^32 / cell_size): offset / size by multiply */
     struct page *next;        /* in its allocator's page list, or the free pool */
     char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
+    uint64_t pooled_epoch;    /* in the free pool since this collection [C2] */
     uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->epoch & 1] */
 #if WGC_DEBUG_CHECKS
     uint64_t quarantine[WGC_BITMAP_WORDS]; /* died in the last collection */
@@ -266,7 +269,12 @@ struct wgc_heap {
     uint64_t epoch;
     unsigned alloc_bits;      /* marks[alloc_bits] is [G3]'s bitmap */
     uint64_t large_allocs;
-    size_t budget;            /* bytes to allocate before the next collection */
+    size_t budget;            /* [G4] bytes the program may allocate between
+                               * two collections */
+    size_t charged;           /* [G4] bytes of cells handed to runs (their
+                               * unused rest given back) and of large objects
+                               * since the last collection */
+    large *unmap_large;       /* dead large objects, unmapped after the pause */
     uint64_t stress_countdown;
 
     /* roots */
@@ -418,7 +426,10 @@ void wgc__specials_compact(wgc_heap *heap);
 
 page *wgc__page_get(wgc_heap *heap);
 void wgc__page_release(wgc_heap *heap, page *p);
-void wgc__pages_trim(wgc_heap *heap, size_t keep_pages);
+/* [C2] Returns pooled pages to the OS, given the heap's target size. */
+void wgc__pages_trim(wgc_heap *heap, size_t target_bytes);
+/* Unmaps the dead large objects the sweep set aside. */
+void wgc__large_unmap_dead(wgc_heap *heap);
 large *wgc__large_new(wgc_heap *heap, size_t size);
 void wgc__large_free(wgc_heap *heap, large *l);
 void wgc__pages_free_all(wgc_heap *heap);

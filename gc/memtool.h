@@ -89,6 +89,27 @@ static inline void mt_writable(const wgc_heap *heap, void *addr, size_t len)
     (void)addr, (void)len;
 }
 
+/* ASan's shadow outlives a mapping: a range unmapped while poisoned stays
+ * poisoned, and the next mapping the kernel puts there inherits it.  So
+ * memory is unpoisoned before it is unmapped, and a fresh mapping is
+ * unpoisoned before its first store, whoever mapped the range before
+ * (another heap, the program).  Memcheck tracks mappings itself. */
+static inline void mt_unmapping(void *addr, size_t len)
+{
+#if WGC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(addr, len);
+#endif
+    (void)addr, (void)len;
+}
+
+static inline void mt_mapped(void *addr, size_t len)
+{
+#if WGC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(addr, len);
+#endif
+    (void)addr, (void)len;
+}
+
 /* A new object: its header and `size` bytes from obj become accessible. */
 static inline void mt_object_alloc(wgc_heap *heap, void *obj, size_t size)
 {

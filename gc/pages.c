@@ -103,6 +103,13 @@ static bool within_max(wgc_heap *heap, size_t more)
     return max == 0 || (more <= max && wgc__heap_bytes(heap) <= max - more);
 }
 
+/* Every unmapping goes through here: see mt_unmapping. */
+static void unmap(void *addr, size_t len)
+{
+    mt_unmapping(addr, len);
+    munmap(addr, len);
+}
+
 /* `size` bytes (a multiple of the page size) aligned to WGC_PAGE_SIZE. */
 static void *map_aligned(wgc_heap *heap, size_t size)
 {
@@ -116,10 +123,11 @@ static void *map_aligned(wgc_heap *heap, size_t size)
     char *start = (char *)(((uintptr_t)raw + WGC_PAGE_SIZE - 1) &
                            ~(uintptr_t)(WGC_PAGE_SIZE - 1));
     if (start > raw)
-        munmap(raw, (size_t)(start - raw));
+        unmap(raw, (size_t)(start - raw));
     char *end = start + size;
     if (end < raw + span_size)
-        munmap(end, (size_t)(raw + span_size - end));
+        unmap(end, (size_t)(raw + span_size - end));
+    mt_mapped(start, size);
     return start;
 }
 
@@ -191,6 +199,7 @@ void wgc__page_release(wgc_heap *heap, page *p)
     mt_no_access(heap, first_cell(p),
                  WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL);
     p->s.fresh = 0;
+    p->pooled_epoch = heap->epoch;
 #if WGC_DEBUG_CHECKS
     p->released_epoch = heap->epoch;
 #endif
@@ -199,17 +208,92 @@ void wgc__page_release(wgc_heap *heap, page *p)
     heap->free_page_count++;
 }
 
-/* Returns pooled pages to the OS until the heap holds `keep_pages`. */
-void wgc__pages_trim(wgc_heap *heap, size_t keep_pages)
+/* A list of pages (by next) in address order: a merge sort, which needs no
+ * memory (a collection must not fail for want of it). */
+static page *sort_by_address(page *list)
 {
-    while (heap->page_count > keep_pages && heap->free_pages) {
-        page *p = heap->free_pages;
-        heap->free_pages = p->next;
-        heap->free_page_count--;
-        table_remove(heap, p);
-        heap->page_count--;
-        munmap(p, WGC_PAGE_SIZE);
+    if (!list || !list->next)
+        return list;
+    page *a = NULL, *b = NULL;
+    while (list) { /* deal out alternately */
+        page *next = list->next;
+        list->next = a;
+        a = list;
+        list = next;
+        if (list) {
+            next = list->next;
+            list->next = b;
+            b = list;
+            list = next;
+        }
     }
+    a = sort_by_address(a);
+    b = sort_by_address(b);
+    page *head = NULL, **tail = &head;
+    while (a && b) {
+        page **min = (uintptr_t)a < (uintptr_t)b ? &a : &b;
+        *tail = *min;
+        tail = &(*min)->next;
+        *min = (*min)->next;
+    }
+    *tail = a ? a : b;
+    return head;
+}
+
+/* Unmaps a list of pages already taken out of the heap's accounts,
+ * neighbours in one call: a munmap pays a TLB shootdown however much it
+ * returns. */
+static void unmap_pages(page *list)
+{
+    list = sort_by_address(list);
+    while (list) {
+        char *start = (char *)list;
+        size_t len = 0;
+        while (list && (char *)list == start + len) {
+            len += WGC_PAGE_SIZE;
+            list = list->next;
+        }
+        unmap(start, len);
+    }
+}
+
+/* Takes pooled pages out of the heap until it holds `keep` pages, only those
+ * pooled at least `min_age` collections ago; returns them as a list. */
+static page *pool_shed(wgc_heap *heap, size_t keep, uint64_t min_age)
+{
+    page *out = NULL, **link = &heap->free_pages;
+    while (heap->page_count > keep && *link) {
+        page *p = *link;
+        if (heap->epoch - p->pooled_epoch < min_age) {
+            link = &p->next;
+            continue;
+        }
+        *link = p->next;
+        heap->free_page_count--;
+        heap->page_count--;
+        table_remove(heap, p);
+        p->next = out;
+        out = p;
+    }
+    return out;
+}
+
+/* [C2] What the pool keeps.  A page emptied by one collection is usually
+ * needed again before the next (the budget is spent on fresh cells), so
+ * returning it at once makes every cycle unmap a page and fault a new one
+ * in.  Instead a pooled page goes back to the OS when it has sat unused for
+ * WGC_POOL_IDLE collections, or at once when the heap holds more than
+ * twice its target (plus WGC_POOL_SLACK pages): a heap whose live data
+ * fell.  Either way the heap keeps at least target / 64 KiB + 1 pages.
+ * Every input is a count of collections or bytes: never time. */
+#define WGC_POOL_IDLE 8
+#define WGC_POOL_SLACK 16
+
+void wgc__pages_trim(wgc_heap *heap, size_t target_bytes)
+{
+    size_t keep = target_bytes / WGC_PAGE_SIZE + 1;
+    bool far = heap->page_count > 2 * keep + WGC_POOL_SLACK;
+    unmap_pages(pool_shed(heap, keep, far ? 0 : WGC_POOL_IDLE));
 }
 
 /* ========================================================= large objects */
@@ -222,7 +306,7 @@ large *wgc__large_new(wgc_heap *heap, size_t size)
     }
     size_t map_size = (WGC_LARGE_OBJECT_OFFSET + size + 4095) & ~(size_t)4095;
     if (!within_max(heap, map_size)) /* pooled pages cannot hold it: let them go */
-        wgc__pages_trim(heap, heap->page_count - heap->free_page_count);
+        unmap_pages(pool_shed(heap, 0, 0));
     if (!within_max(heap, map_size)) {
         wgc__fail(heap, WGC_EHEAPMAX);
         return NULL;
@@ -261,17 +345,29 @@ void wgc__large_free(wgc_heap *heap, large *l)
         l->next->prev = l->prev;
     heap->large_bytes -= l->map_size;
     table_remove(heap, l);
-    munmap(l, l->map_size);
+    l->next = heap->unmap_large;
+    heap->unmap_large = l;
+}
+
+void wgc__large_unmap_dead(wgc_heap *heap)
+{
+    while (heap->unmap_large) {
+        large *next = heap->unmap_large->next;
+        unmap(heap->unmap_large, heap->unmap_large->map_size);
+        heap->unmap_large = next;
+    }
 }
 
 void wgc__pages_free_all(wgc_heap *heap)
 {
+    page *all = NULL;
     for (int atomic = 0; atomic < 2; atomic++) {
         for (int c = 0; c < WGC_CLASS_COUNT; c++) {
             page *p = heap->allocators[atomic][c].pages;
             while (p) {
                 page *next = p->next;
-                munmap(p, WGC_PAGE_SIZE);
+                p->next = all;
+                all = p;
                 p = next;
             }
             heap->allocators[atomic][c].pages = NULL;
@@ -279,16 +375,19 @@ void wgc__pages_free_all(wgc_heap *heap)
     }
     while (heap->free_pages) {
         page *next = heap->free_pages->next;
-        munmap(heap->free_pages, WGC_PAGE_SIZE);
+        heap->free_pages->next = all;
+        all = heap->free_pages;
         heap->free_pages = next;
     }
+    unmap_pages(all);
     if (heap->reserve_pages)
-        munmap(heap->reserve, heap->reserve_pages * WGC_PAGE_SIZE);
+        unmap(heap->reserve, heap->reserve_pages * WGC_PAGE_SIZE);
     heap->reserve_pages = 0;
     while (heap->large_objects) {
         large *next = heap->large_objects->next;
-        munmap(heap->large_objects, heap->large_objects->map_size);
+        unmap(heap->large_objects, heap->large_objects->map_size);
         heap->large_objects = next;
     }
+    wgc__large_unmap_dead(heap);
     heap->page_count = heap->free_page_count = heap->large_bytes = 0;
 }

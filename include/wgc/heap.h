@@ -138,7 +138,14 @@ typedef enum wgc_log_kind {
 
 typedef struct wgc_config {
     /* Bytes the heap may allocate before its first collection, and the
-     * least it is ever sized for.  Default 4 MiB. */
+     * least it is ever sized for.  Default 4 MiB.  Bytes allocated are
+     * counted as wgc_stats's bytes_allocated does: per small object its
+     * cell (the size asked for plus one header word, rounded up to its size
+     * class), per large object the size asked for.  An allocation collects
+     * first when bytes were allocated since the last collection and its own
+     * would take them past the budget.  Nothing else counts (not how memory
+     * is carved up, nor a debug build, valgrind or ASan), so every build of
+     * a program collects at the same points. */
     size_t initial_heap_size;
     /* Upper bound on the heap's memory (pages and large objects).  An
      * allocation that would pass it collects first and, if that does not
@@ -146,7 +153,10 @@ typedef struct wgc_config {
      * least 64 KiB; an initial_heap_size above it is lowered to it. */
     size_t max_heap_size;
     /* After a collection the heap may allocate live_bytes * (growth_factor
-     * - 1) (at least initial_heap_size) before the next.  Default 2.0;
+     * - 1) (at least initial_heap_size) before the next, counted as above.
+     * Empty pages are kept for reuse and go back to the OS after a few
+     * collections unused, or at once when the heap holds over twice
+     * max(initial_heap_size, live_bytes * growth_factor).  Default 2.0;
      * must be > 1.0. */
     double growth_factor;
     /* true (the default): wgc_alloc collects when the threshold above is
