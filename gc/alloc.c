@@ -360,6 +360,7 @@ bool wgc_is_object(const wgc_heap *heap, const void *ptr)
 void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out)
 {
     *out = heap->stats;
+    out->external_bytes = heap->external_bytes;
     uint64_t bytes = heap->claimed_bytes, objects = heap->large_allocs;
     for (int atomic = 0; atomic < 2; atomic++) {
         for (int c = 0; c < WGC_CLASS_COUNT; c++) {
@@ -372,4 +373,36 @@ void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out)
     out->bytes_allocated = bytes;
     out->objects_allocated = objects;
     out->heap_size = wgc__heap_bytes(heap);
+}
+
+/* ========================================================= external memory */
+
+bool wgc_external_alloc(wgc_heap *heap, size_t bytes)
+{
+    if (!wgc__enter(heap))
+        return false;
+    if (bytes > SIZE_MAX - heap->external_bytes)
+        return wgc__fail(heap, WGC_EOVERFLOW);
+    heap->external_bytes += bytes;
+    /* [G4] Charged like allocated bytes; once the budget is spent, no run
+     * may serve another allocation, so the next one reaches over_budget. */
+    heap->charged = bytes > SIZE_MAX - heap->charged ? SIZE_MAX : heap->charged + bytes;
+    if (heap->charged > heap->budget)
+        for (int atomic = 0; atomic < 2; atomic++)
+            for (int c = 0; c < WGC_CLASS_COUNT; c++)
+                give_back(heap, &heap->allocators[atomic][c]);
+    return true;
+}
+
+bool wgc_external_free(wgc_heap *heap, size_t bytes)
+{
+    if (!wgc__check_heap(heap))
+        return false;
+    if (bytes > heap->external_bytes) {
+        wgc__misuse(heap, "wgc_external_free of %zu bytes, but %zu are reported",
+                    bytes, heap->external_bytes);
+        return wgc__fail(heap, WGC_EINVAL);
+    }
+    heap->external_bytes -= bytes;
+    return true;
 }

@@ -181,7 +181,8 @@ static void after_weak(wgc_heap *heap)
 static void set_budget(wgc_heap *heap, size_t live)
 {
     double growth = heap->config.growth_factor;
-    double next = (double)live * (growth - 1.0);
+    /* External bytes owned by live objects grow the budget like live ones. */
+    double next = ((double)live + (double)heap->external_bytes) * (growth - 1.0);
     size_t floor = heap->config.initial_heap_size;
     heap->budget = next > (double)floor ? (size_t)next : floor;
     heap->charged = 0;

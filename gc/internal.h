@@ -271,6 +271,7 @@ struct wgc_heap {
     uint64_t large_allocs;
     size_t budget;            /* [G4] bytes the program may allocate between
                                * two collections */
+    size_t external_bytes;    /* [G4] wgc_external_alloc minus _free */
     size_t charged;           /* [G4] bytes of cells handed to runs (their
                                * unused rest given back) and of large objects
                                * since the last collection */

@@ -396,3 +396,102 @@ Test(embed, pauses_are_timed_in_wall_and_cpu_time)
     WGC_FRAME_POP(h);
     wgc_heap_free(h);
 }
+
+/* ========================================================= external memory */
+
+/* A small object owning a big malloc'd buffer, freed by its destructor,
+ * which reports it gone. */
+typedef struct owner {
+    char *buffer;
+    size_t size;
+} owner;
+static wgc_heap *owner_heap;
+static size_t outstanding, outstanding_max;
+static void owner_destroy(void *obj)
+{
+    owner *o = obj;
+    cr_assert(wgc_external_free(owner_heap, o->size));
+    outstanding -= o->size;
+    free(o->buffer);
+}
+static const wgc_type owner_type = {.name = "owner", .destroy = owner_destroy};
+
+static uint64_t churn_owners(bool report)
+{
+    no_stress();
+    outstanding = outstanding_max = 0;
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 1 << 20;
+    owner_heap = wgc_heap_new(&cfg);
+    for (int i = 0; i < 2000; i++) {
+        owner *o = wgc_alloc(owner_heap, &owner_type, sizeof *o);
+        cr_assert(o);
+        o->size = 64 * 1024;
+        o->buffer = malloc(o->size);
+        if (report)
+            cr_assert(wgc_external_alloc(owner_heap, o->size));
+        else
+            o->size = 0; /* nothing to report back either */
+        outstanding += report ? o->size : 64 * 1024;
+        if (outstanding > outstanding_max)
+            outstanding_max = outstanding;
+    }
+    wgc_heap_stats s;
+    cr_assert(wgc_stats(owner_heap, &s));
+    wgc_heap_free(owner_heap);
+    return s.collections;
+}
+
+Test(embed, external_memory_brings_collections_forward)
+{
+    /* 2000 garbage objects of 16 bytes, each owning 64 KiB: 125 MiB. */
+    cr_assert_eq(churn_owners(false), 0, "unreported: nothing triggers a collection");
+    uint64_t n = churn_owners(true);
+    cr_assert_geq(n, 100, "only %llu collections for 125 MiB of buffers",
+                  (unsigned long long)n);
+    /* Collected every 1 MiB of budget: at most a budget and one buffer
+     * outstanding at any time. */
+    cr_assert_leq(outstanding_max, (1 << 20) + 64 * 1024, "%zu bytes outstanding",
+                  outstanding_max);
+}
+
+Test(embed, external_memory_is_counted_exactly)
+{
+    no_stress();
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 1 << 20;
+    wgc_heap *h = wgc_heap_new(&cfg);
+    node *keep = wgc_alloc(h, &node_type, sizeof *keep);
+    WGC_FRAME(h, &keep);
+    wgc_heap_stats s;
+    cr_assert(wgc_external_alloc(h, 1000));
+    cr_assert(wgc_external_alloc(h, 24));
+    cr_assert(wgc_stats(h, &s));
+    cr_assert_eq(s.external_bytes, 1024);
+    cr_assert_eq(s.collections, 0);
+    /* The budget is spent by external bytes alone: no collection until an
+     * allocation, which then collects first. */
+    cr_assert(wgc_external_alloc(h, 1 << 20));
+    cr_assert(wgc_stats(h, &s));
+    cr_assert_eq(s.collections, 0, "wgc_external_alloc never collects");
+    cr_assert(wgc_alloc(h, &node_type, sizeof(node)));
+    cr_assert(wgc_stats(h, &s));
+    cr_assert_eq(s.collections, 1, "the next allocation collected");
+    cr_assert_eq(s.external_bytes, 1024 + (1 << 20), "not in live bytes: %zu", s.live_bytes);
+    cr_assert_lt(s.live_bytes, 1024);
+    /* Freeing more than is reported changes nothing. */
+    cr_assert_not(wgc_external_free(h, (1 << 20) + 1025));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    cr_assert(wgc_external_free(h, (1 << 20) + 1024));
+    cr_assert(wgc_stats(h, &s));
+    cr_assert_eq(s.external_bytes, 0);
+    cr_assert_not(wgc_external_alloc(NULL, 1));
+    cr_assert_not(wgc_external_free(NULL, 1));
+    cr_assert(wgc_external_alloc(h, SIZE_MAX / 2));
+    cr_assert_not(wgc_external_alloc(h, SIZE_MAX));
+    cr_assert_eq(wgc_last_error(h), WGC_EOVERFLOW);
+    WGC_FRAME_POP(h);
+    wgc_heap_free(h);
+}

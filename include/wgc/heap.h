@@ -411,6 +411,31 @@ WGC_API void wgc_write_barrier(wgc_heap *heap, void *obj);
  * memory: it falls back to slower algorithms that need none. */
 WGC_API bool wgc_collect(wgc_heap *heap);
 
+/* ============================================================ external memory */
+
+/*
+ * External memory: bytes that the heap's objects own outside the heap (a
+ * hash table's malloc'd storage, bytecode, string buffers).  wgc cannot see
+ * them, so without these calls a heap of small objects owning large buffers
+ * collects late and the process grows.  Report each buffer when it is made
+ * and when it is freed (usually from the owner's destructor).  Reported
+ * bytes count toward the collection trigger like allocated bytes (an
+ * allocation after the budget is spent collects, [G4]), and the next budget
+ * is computed from live plus external bytes.  They appear in
+ * wgc_stats.external_bytes, never in live_bytes or heap_size.
+ */
+
+/* Adds `bytes` of external memory.  It never collects: when the budget is
+ * spent, the next wgc_alloc collects (with auto_collect on).  false, nothing
+ * changed: NULL heap, a total past SIZE_MAX (WGC_EOVERFLOW), a call from
+ * inside a collection (WGC_EREENTRY). */
+WGC_API bool wgc_external_alloc(wgc_heap *heap, size_t bytes);
+
+/* Removes `bytes` of external memory.  Allowed from destructors (the usual
+ * place) and wherever wgc_external_alloc is.  false, nothing changed: NULL
+ * heap, or more bytes than are reported (WGC_EINVAL). */
+WGC_API bool wgc_external_free(wgc_heap *heap, size_t bytes);
+
 /* ================================================================ statistics */
 
 typedef struct wgc_heap_stats {
@@ -438,6 +463,8 @@ typedef struct wgc_heap_stats {
     uint64_t cells_queued;
     uint64_t cells_delivered;
     uint64_t cells_unregistered;
+    /* external memory reported now (wgc_external_alloc minus _free) */
+    size_t external_bytes;
 } wgc_heap_stats;
 
 /* Copies the heap's counters into `out`.  false on NULL arguments. */
