@@ -1,5 +1,6 @@
 /*
- * gc/collect.c -- the collection, in DESIGN.md's order:
+ * gc/collect.c -- the collection, in the order docs/gc.md ("Collection")
+ * gives:
  *   1. mark from roots, 2. converge ephemerons, 3. clear weak references
  *   and queue cleanups in one step, 4. sweep (destructors, pages), 5.
  *   notify the host.

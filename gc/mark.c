@@ -1,6 +1,6 @@
 /*
  * gc/mark.c -- marking, ephemeron convergence and weak processing
- * (phases 1 to 3 of DESIGN.md's collection).
+ * (phases 1 to 3 of the collection, docs/gc.md "Collection").
  *
  * [M1] Marking never recurses in C: marked objects wait on an explicit
  *      stack of segments.  When a segment cannot be had, the object stays

@@ -30,7 +30,39 @@
  *
  * Errors: functions report failure through their return value (NULL, false
  * or 0 as documented) and record the reason, readable with wgc_last_error().
- * A failed call leaves the heap as it was.
+ * A failed call leaves the heap as it was (but see wgc_alloc: it may have
+ * collected before failing).
+ *
+ * Callbacks: what each may call
+ * -----------------------------
+ * The library calls back into the program from eight places.  Those marked
+ * "in" run inside a collection, where the heap must not change; calls not
+ * allowed there fail with WGC_EREENTRY (debug builds also print why).
+ *
+ *   callback                          in  may call
+ *   --------------------------------  --  ---------------------------------
+ *   wgc_type.trace                    in  wgc_visit*, wgc_visit_value; read
+ *                                         its own object
+ *   config.trace_roots                in  the same; it may run several
+ *                                         times in one collection (the
+ *                                         overflow fallbacks rescan roots)
+ *   config.sweep_weak_tables          in  wgc_survives; read any object,
+ *                                         change the program's own memory
+ *   wgc_type.destroy                  in  wgc_external_free; release
+ *                                         non-heap resources of its object
+ *   config.on_event, cleanup_pending  in  wgc_stats, wgc_last_error; record
+ *                                         facts in the program's memory
+ *   config.log                        in  nothing of the heap (it may be
+ *                                         called from any library call)
+ *   registry callbacks, group             everything but wgc_heap_free:
+ *   executors, manual finalization        allocate, collect, register,
+ *                                         make refs, run cleanup (a nested
+ *                                         drain delivers the next entries)
+ *
+ * Never longjmp or throw out of a callback: the library is in the middle
+ * of its work there (a collection's state, frames it pushed around a
+ * cleanup callback).  Catch errors inside the callback and return; a
+ * cleanup callback reports failure by returning non-zero.
  */
 #ifndef WGC_HEAP_H
 #define WGC_HEAP_H
