@@ -91,7 +91,7 @@ void wgc__roots_free(wgc_heap *heap)
 bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count)
 {
-    if (!wgc__check_heap(heap) || !frame || (count && !slots))
+    if (!wgc__check_heap(heap) || !frame || !slots)
         return wgc__fail(heap, WGC_EINVAL);
     frame->prev = heap->pub.frames;
     frame->slots = slots;

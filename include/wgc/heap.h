@@ -30,7 +30,10 @@
  *
  * Errors: functions report failure through their return value (NULL, false
  * or 0 as documented) and record the reason, readable with wgc_last_error().
- * A failed call leaves the heap as it was.
+ * A failed call leaves the heap as it was, with one exception: a call
+ * documented "may collect" may have run a collection before it failed, and
+ * that collection's effects stay (dead objects reclaimed, weak references
+ * to them cleared, cleanups queued), as for any collection.
  */
 #ifndef WGC_HEAP_H
 #define WGC_HEAP_H
@@ -174,7 +177,14 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg);
 /* Runs the destructors of every object still in the heap, then returns all
  * of its memory.  Queued cleanups are dropped without running.  Every
  * handle, frame and object of the heap becomes invalid.  NULL: no effect.
- * Must not be called from inside a collection or cleanup callback. */
+ * Must not be called from inside a collection or cleanup callback.
+ * A freed heap must not be passed to any function again (that includes a
+ * second wgc_heap_free).  Its struct goes back to malloc with a dead
+ * signature word, which every function checks: while malloc has not
+ * reused the block, such a call is refused (it returns its failure result
+ * and changes nothing) and debug builds report "used after wgc_heap_free".
+ * Once the block is reused nothing can be promised; valgrind and ASan
+ * report the read of freed memory in any case. */
 void wgc_heap_free(wgc_heap *heap);
 
 /* ================================================================ allocation */
@@ -184,7 +194,9 @@ void wgc_heap_free(wgc_heap *heap);
  * heap or type, or a size too small for the type's pointer_words
  * (WGC_EINVAL), a size too large (WGC_EOVERFLOW), the maximum
  * heap size (WGC_EHEAPMAX), memory refused (WGC_ENOMEM), a call from inside
- * a collection (WGC_EREENTRY).  The heap is unchanged by a failure. */
+ * a collection (WGC_EREENTRY).  A failure for lack of room (WGC_EHEAPMAX,
+ * WGC_ENOMEM) may come after a collection this call ran to make room, with
+ * all of its effects; the argument errors fail before anything is done. */
 void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size);
 
 /* The type `obj` was allocated with.  `obj` must be a live object. */
@@ -245,7 +257,8 @@ typedef struct wgc_frame {
 } wgc_frame;
 
 /* Pushes `frame` (storage owned by the caller, usually a local) holding the
- * `count` slot addresses in `slots`.  false on NULL arguments. */
+ * `count` slot addresses in `slots`.  false (WGC_EINVAL) on NULL arguments,
+ * `slots` included even when `count` is 0. */
 bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count);
 /* Pops `frame`, which must be the most recently pushed one.  false and
@@ -314,9 +327,11 @@ typedef struct wgc_run_ {
 } wgc_run_;
 
 typedef struct wgc_heap_inline_ {
-    uint32_t sig;
-    wgc_frame *frames;
     wgc_run_ runs[2][WGC_SIZE_CLASSES_]; /* [pointer-free][size class] */
+    wgc_frame *frames;
+    /* Not first: free() writes its own links into the first words of a
+     * block, and the dead signature should outlive that. */
+    uint32_t sig;
 } wgc_heap_inline_;
 
 /* The size class of a small object of `size` bytes: cells are the object
