@@ -26,13 +26,19 @@ extern "C" {
 
 /* Reports a weak slot from a trace callback or the root callback.  It does
  * not keep its target alive; when the target is found dead the collection
- * sets the slot to NULL.  A live target is left alone. */
+ * sets the slot to NULL.  A live target is left alone.  The slot must hold
+ * NULL or a live object of this heap, as a strong slot must: debug builds
+ * report anything else (an interior pointer, another heap's object, a dead
+ * object, junk) as misuse and abort, as they do for wgc_visit; release
+ * builds do not check (the result is undefined). */
 void wgc_visit_weak(wgc_visitor *v, void *slot);
 
 /* Reports an ephemeron: `*value_slot` is traced only if `*key_slot` is
  * reachable by other means.  When the key dies both slots are set to NULL.
  * A NULL key leaves the value untraced (and untouched).  Convergence costs
- * time linear in the number of ephemerons, whatever their order. */
+ * time linear in the number of ephemerons, whatever their order.  Both
+ * slots must hold NULL or a live object of this heap; debug builds check
+ * the key at once and the value when it is traced, as wgc_visit_weak. */
 void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot);
 
 /* =================================================================== WeakRef */
