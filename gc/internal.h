@@ -144,6 +144,10 @@ static inline const wgc_type *type_of(const void *obj)
     return (const wgc_type *)(*header_of(obj) & ~(uintptr_t)7);
 }
 
+/* A header bit: the object is kept for the current job (keep-during-job),
+ * so that each target is listed once per job however often it is kept. */
+#define WGC_HEADER_KEPT ((uintptr_t)1)
+
 /* Slots are read and written as bytes so that any pointer type may be
  * visited without breaking C's aliasing rules. */
 static inline void *slot_load(const void *slot)
@@ -269,7 +273,9 @@ struct wgc_heap {
 
     /* roots */
     wgc_root *roots_first, *roots_last; /* frames: pub.frames */
-    vec kept;                 /* keep-during-job objects */
+    vec kept;                 /* keep-during-job objects, once each */
+    bool kept_overflow;       /* kept objects missing from `kept` (it could
+                               * not grow): found by their header bit */
 
     /* marking */
     mark_segment *mark_stack;
@@ -451,7 +457,9 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
 
 void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
 void wgc__roots_free(wgc_heap *heap);
-bool wgc__keep(wgc_heap *heap, void *obj);
+/* Keeps obj (a live object) until wgc_end_job, if keep_during_job is on.
+ * Never fails: without memory it falls back to a walk of the heap. */
+void wgc__keep(wgc_heap *heap, void *obj);
 
 /* ============================================================ verify.c */
 

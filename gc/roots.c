@@ -115,26 +115,52 @@ bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame)
 
 /* ========================================================= keep-during-job */
 
-bool wgc__keep(wgc_heap *heap, void *obj)
+/* [W6] A target is listed once per job: its header bit says it is kept,
+ * so a deref costs a test, and the list is bounded by the distinct targets
+ * of the job, however many derefs there are.  When the list cannot grow,
+ * the bit alone keeps the object: roots are then found by a walk of the
+ * heap (kept_overflow), so keeping never fails and never needs memory. */
+void wgc__keep(wgc_heap *heap, void *obj)
 {
     if (!heap->config.keep_during_job)
-        return true;
-    vec *k = &heap->kept;
-    if (k->count && VEC_AT(k, void *, k->count - 1) == obj)
-        return true;
-    void **slot = wgc__vec_push(heap, k);
-    if (!slot)
-        return wgc__fail(heap, WGC_ENOMEM);
-    *slot = obj;
-    return true;
+        return;
+    uintptr_t *header = header_of(obj);
+    if (*header & WGC_HEADER_KEPT)
+        return;
+    *header |= WGC_HEADER_KEPT;
+    void **slot = wgc__vec_push(heap, &heap->kept);
+    if (slot)
+        *slot = obj;
+    else
+        heap->kept_overflow = true;
+}
+
+static void unkeep(wgc_heap *heap, void *obj, void *arg)
+{
+    (void)heap, (void)arg;
+    *header_of(obj) &= ~WGC_HEADER_KEPT;
 }
 
 bool wgc_end_job(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    heap->kept.count = 0;
+    vec *k = &heap->kept;
+    for (size_t i = 0; i < k->count; i++)
+        unkeep(heap, VEC_AT(k, void *, i), NULL);
+    k->count = 0;
+    if (heap->kept_overflow) {
+        wgc__each_object(heap, false, unkeep, NULL);
+        heap->kept_overflow = false;
+    }
     return true;
+}
+
+static void visit_if_kept(wgc_heap *heap, void *obj, void *v)
+{
+    (void)heap;
+    if (*header_of(obj) & WGC_HEADER_KEPT)
+        wgc_visit(v, &obj);
 }
 
 /* ================================================================ tracing */
@@ -147,6 +173,8 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v)
         for (size_t i = 0; i < f->count; i++)
             wgc_visit(v, f->slots[i]);
     wgc_visit_array(v, heap->kept.items, heap->kept.count);
+    if (WGC_UNLIKELY(heap->kept_overflow))
+        wgc__each_object(heap, false, visit_if_kept, v);
     if (heap->config.trace_roots)
         heap->config.trace_roots(v, heap->config.trace_roots_user);
 }

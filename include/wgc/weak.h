@@ -54,7 +54,10 @@ wgc_weakref *wgc_weakref_new(wgc_heap *heap, void *target, void *holdings);
 
 /* The target, or NULL once it has died or the ref was cleared.  A target
  * never changes; once NULL, always NULL.  With keep_during_job on, a
- * non-NULL result is kept alive until wgc_end_job.  NULL (WGC_EINVAL) if
+ * non-NULL result is kept alive until wgc_end_job; keeping needs no memory
+ * (a target is listed once per job, and one that cannot be listed is
+ * kept by a mark on the object), so a deref never fails for lack of it.
+ * NULL (WGC_EINVAL) if
  * `ref` is NULL or another kind of object.  (`ref` must be an object of
  * the heap: release builds check only its type word, debug builds check
  * that it is an object at all; the same holds for clear and holdings.) */
