@@ -45,7 +45,6 @@
 
 /* Signature words catch stale or wrong handles [docs/gc.md: signatures]. */
 #define WGC_SIG_HEAP WGC_HEAP_SIG_    /* "HEAP" */
-#define WGC_SIG_ROOT 0x524f4f54u     /* "ROOT" */
 #define WGC_SIG_DEAD 0xdeadbeefu
 
 enum span_kind { SPAN_SMALL = 0x534d, SPAN_LARGE = 0x4c47 };
@@ -245,6 +244,17 @@ struct special {
 
 typedef struct mark_segment mark_segment;
 
+/* A persistent handle's slot, in a slab the heap owns (gc/roots.c).  The
+ * wgc_root pointer a user holds is not the slot's address but a token that
+ * names the slot and its generation; `handle` is the token of the slot's
+ * live handle, or of its last one with bit 0 set while the slot is free. */
+typedef struct root_slot {
+    void *object;
+    struct root_slot *prev, *next; /* live: creation order; free: free list */
+    uintptr_t handle;
+} root_slot;
+typedef struct root_slab root_slab;
+
 struct wgc_heap {
     wgc_heap_inline_ pub;     /* first: what the inline fast paths read */
     phase phase;
@@ -272,7 +282,9 @@ struct wgc_heap {
     uint64_t stress_countdown;
 
     /* roots */
-    wgc_root *roots_first, *roots_last; /* frames: pub.frames */
+    root_slot *roots_first, *roots_last; /* live handles, creation order */
+    root_slot *roots_free;    /* free slots of the slabs, most recent first */
+    root_slab *root_slabs;    /* frames: pub.frames */
     vec kept;                 /* keep-during-job objects, once each */
     bool kept_overflow;       /* kept objects missing from `kept` (it could
                                * not grow): found by their header bit */
@@ -319,12 +331,6 @@ struct wgc_heap {
 #endif
 };
 
-struct wgc_root {
-    uint32_t sig;
-    wgc_heap *heap;
-    void *object;
-    wgc_root *prev, *next;
-};
 
 /* The bitmap the running (or last) collection marks in. */
 static inline unsigned mark_bits(const wgc_heap *heap)

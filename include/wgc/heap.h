@@ -222,21 +222,35 @@ void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
 /* ===================================================================== roots */
 
 /* A persistent handle: a root that holds one object (or NULL) until freed.
- * Handles are traced in creation order. */
+ * Handles are traced in creation order.  A wgc_root pointer is an opaque
+ * token, not an address to read or write through.
+ *
+ * Freed handles: handles live in memory the heap owns until wgc_heap_free,
+ * and each token carries a generation, so a freed ("stale") handle passed
+ * to wgc_root_get, _set or _free is caught in every build, also after its
+ * memory has been reused for a new handle, and without reading freed
+ * memory: get returns NULL, set returns false, free does nothing, and set
+ * and free record WGC_EINVAL on the handle's heap.  Debug builds also print
+ * a misuse message.  Limits: on 64-bit platforms the generation has 15
+ * bits, so a stale handle whose slot has since been reused exactly a
+ * multiple of 32768 times reads as the slot's new handle; on 32-bit
+ * platforms a stale handle is caught only until its slot is reused.  A
+ * handle of a freed heap, or a pointer that never was a handle, is
+ * undefined behaviour. */
 typedef struct wgc_root wgc_root;
 
 /* A handle holding `obj` (NULL allowed; otherwise a live object of heap).
  * NULL on a NULL heap or an `obj` that is not a live object of the heap
  * (WGC_EINVAL), or refused memory (WGC_ENOMEM). */
 wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
-/* The object a handle holds.  NULL for a NULL or freed handle. */
+/* The object a handle holds.  NULL for a NULL or freed handle (see above). */
 void *wgc_root_get(const wgc_root *root);
 /* Makes `root` hold `obj` (NULL or a live object of the handle's heap).
- * false for a NULL or freed handle, or another `obj` (WGC_EINVAL); the
- * handle is then unchanged. */
+ * false for a NULL handle, a freed one or another `obj` (the last two
+ * record WGC_EINVAL); the handle is then unchanged. */
 bool wgc_root_set(wgc_root *root, void *obj);
-/* Releases a handle.  NULL: no effect.  A freed handle must not be used
- * again; debug builds report it (a signature word catches it). */
+/* Releases a handle.  NULL: no effect.  A freed handle: no effect, and
+ * WGC_EINVAL is recorded (see above). */
 void wgc_root_free(wgc_root *root);
 
 /*
