@@ -77,7 +77,11 @@ void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
 
 bool wgc__bad_heap(const wgc_heap *heap)
 {
-    wgc__misuse(heap, "not a live heap (freed, or not a heap at all)");
+    if (heap->pub.sig == WGC_SIG_DEAD)
+        wgc__misuse(heap, "used after wgc_heap_free");
+    else
+        wgc__misuse(heap, "not a live heap (never a heap, or freed and its "
+                          "memory reused)");
     return false;
 }
 
@@ -90,6 +94,10 @@ bool wgc__enter_refused(wgc_heap *heap)
         wgc__misuse(heap, "used from thread %lx while thread %lx is inside it",
                     self, heap->owner_thread);
 #endif
+    if (heap->phase == PHASE_FREE) {
+        wgc__misuse(heap, "heap used by a destructor run by wgc_heap_free");
+        return wgc__fail(heap, WGC_EREENTRY);
+    }
     if (heap->phase != PHASE_MUTATOR) {
         wgc__misuse(heap, "heap changed from inside a collection "
                           "(a trace callback, destructor or hook)");
@@ -124,7 +132,9 @@ void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky)
 {
     if (!wgc__check_heap(heap))
         return;
-    heap->fail_at = k ? heap->requests + k : 0;
+    /* A k beyond the counter's range would wrap to a request already
+     * made, and a sticky failure would start at once: none ever fails. */
+    heap->fail_at = k && k <= UINT64_MAX - heap->requests ? heap->requests + k : 0;
     heap->fail_sticky = sticky;
 }
 
@@ -305,9 +315,9 @@ void wgc_heap_free(wgc_heap *heap)
     if (!wgc__check_heap(heap))
         return;
     if (heap->phase != PHASE_MUTATOR || heap->cleanup_depth) {
-        wgc__misuse(heap, "wgc_heap_free called from inside a %s",
-                    heap->cleanup_depth ? "cleanup callback or group executor"
-                                        : "collection");
+        wgc__misuse(heap, heap->cleanup_depth ? "wgc_heap_free called from a cleanup callback or group executor"
+                          : heap->phase == PHASE_FREE ? "wgc_heap_free called by a destructor it runs"
+                                                      : "wgc_heap_free called from inside a collection");
         heap->error = WGC_EREENTRY;
         return;
     }
@@ -330,7 +340,9 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__vec_free(&heap->specials);
     wgc__vec_free(&heap->owners);
     mt_heap_destroyed(heap);
-    heap->pub.sig = WGC_SIG_DEAD;
+    /* Volatile: a plain store just before free() is dead to the compiler,
+     * which drops it, and a freed heap would still read as live. */
+    *(volatile uint32_t *)&heap->pub.sig = WGC_SIG_DEAD;
     free(heap);
 }
 

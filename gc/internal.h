@@ -47,7 +47,6 @@
 
 /* Signature words catch stale or wrong handles [docs/gc.md: signatures]. */
 #define WGC_SIG_HEAP WGC_HEAP_SIG_    /* "HEAP" */
-#define WGC_SIG_ROOT 0x524f4f54u     /* "ROOT" */
 #define WGC_SIG_DEAD 0xdeadbeefu
 
 enum span_kind { SPAN_SMALL = 0x534d, SPAN_LARGE = 0x4c47 };
@@ -146,6 +145,14 @@ static inline const wgc_type *type_of(const void *obj)
 {
     return (const wgc_type *)(*header_of(obj) & ~(uintptr_t)7);
 }
+
+/* Header flag bits [G2]: the type pointer is 8-aligned, so the low three
+ * bits are free.  Bit 0 is the write barrier's (WGC_HEADER_BARRIER_, in
+ * wgc/heap.h [G6]); bit 1 says the object is kept for the current job
+ * (keep-during-job), so that each target is listed once per job however
+ * often it is kept. */
+#define WGC_HEADER_KEPT ((uintptr_t)2)
+_Static_assert(WGC_HEADER_KEPT != WGC_HEADER_BARRIER_, "one bit, one meaning");
 
 /* Slots are read and written as bytes so that any pointer type may be
  * visited without breaking C's aliasing rules. */
@@ -246,6 +253,17 @@ struct special {
 
 typedef struct mark_segment mark_segment;
 
+/* A persistent handle's slot, in a slab the heap owns (gc/roots.c).  The
+ * wgc_root pointer a user holds is not the slot's address but a token that
+ * names the slot and its generation; `handle` is the token of the slot's
+ * live handle, or of its last one with bit 0 set while the slot is free. */
+typedef struct root_slot {
+    void *object;
+    struct root_slot *prev, *next; /* live: creation order; free: free list */
+    uintptr_t handle;
+} root_slot;
+typedef struct root_slab root_slab;
+
 struct wgc_heap {
     wgc_heap_inline_ pub;     /* first: what the inline fast paths read */
     phase phase;
@@ -279,8 +297,12 @@ struct wgc_heap {
     uint64_t stress_countdown;
 
     /* roots */
-    wgc_root *roots_first, *roots_last; /* frames: pub.frames */
-    vec kept;                 /* keep-during-job objects */
+    root_slot *roots_first, *roots_last; /* live handles, creation order */
+    root_slot *roots_free;    /* free slots of the slabs, most recent first */
+    root_slab *root_slabs;    /* frames: pub.frames */
+    vec kept;                 /* keep-during-job objects, once each */
+    bool kept_overflow;       /* kept objects missing from `kept` (it could
+                               * not grow): found by their header bit */
 
     /* marking */
     mark_segment *mark_stack;
@@ -329,12 +351,6 @@ struct wgc_heap {
 #endif
 };
 
-struct wgc_root {
-    uint32_t sig;
-    wgc_heap *heap;
-    void *object;
-    wgc_root *prev, *next;
-};
 
 /* The bitmap the running (or last) collection marks in. */
 static inline unsigned mark_bits(const wgc_heap *heap)
@@ -489,7 +505,9 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
  * reported (WGC_EREENTRY). */
 void wgc__frames_check(wgc_heap *heap, wgc_frame *saved);
 void wgc__roots_free(wgc_heap *heap);
-bool wgc__keep(wgc_heap *heap, void *obj);
+/* Keeps obj (a live object) until wgc_end_job, if keep_during_job is on.
+ * Never fails: without memory it falls back to a walk of the heap. */
+void wgc__keep(wgc_heap *heap, void *obj);
 
 /* ============================================================ verify.c */
 

@@ -135,6 +135,24 @@ static inline void mark(wgc_heap *heap, void *obj)
     mark_or_follow(heap, obj, false);
 }
 
+/* Debug builds: a slot of any kind (strong, weak, ephemeron key) must
+ * hold NULL or a live object of this heap.  Anything else (an interior
+ * pointer, another heap's object, a dead object, junk) is misuse, and
+ * aborts: a weak slot or key would otherwise be cleared without a word. */
+static inline void check_slot(wgc_heap *heap, void *slot, void *obj, const char *kind)
+{
+#if WGC_DEBUG_CHECKS
+    if (WGC_UNLIKELY(!wgc__is_allocated(heap, obj))) {
+        wgc__misuse(heap, "%s slot %p (in %p, type %s) points at %p, not a live object",
+                    kind, slot, heap->tracing,
+                    heap->tracing ? type_of(heap->tracing)->name : "root", obj);
+        abort();
+    }
+#else
+    (void)heap, (void)slot, (void)obj, (void)kind;
+#endif
+}
+
 void wgc_visit(wgc_visitor *v, void *slot)
 {
     void *obj = slot_load(slot);
@@ -142,14 +160,7 @@ void wgc_visit(wgc_visitor *v, void *slot)
         return;
     wgc_heap *heap = v->heap;
     if (WGC_LIKELY(v->mode == VISIT_MARK)) {
-#if WGC_DEBUG_CHECKS
-        if (!wgc__is_allocated(heap, obj)) {
-            wgc__misuse(heap, "slot %p (in %p, type %s) points at %p, not a live object",
-                        slot, heap->tracing,
-                        heap->tracing ? type_of(heap->tracing)->name : "root", obj);
-            abort();
-        }
-#endif
+        check_slot(heap, slot, obj, "strong");
         mark(heap, obj);
     } else if (v->mode == VISIT_VERIFY) {
         wgc__verify_slot(v, slot, "strong");
@@ -201,6 +212,7 @@ void wgc__visit_weak_notify(wgc_visitor *v, void *slot, void *owner,
     wgc_heap *heap = v->heap;
     switch (v->mode) {
     case VISIT_MARK:
+        check_slot(heap, slot, target, "weak");
         if (is_marked(heap, target) || heap->weak_overflow)
             return;
         weak_record *r = wgc__vec_push(heap, &heap->weak_records);
@@ -233,7 +245,10 @@ void wgc_visit_weak(wgc_visitor *v, void *slot)
     }
     void *target = slot_load(slot);
     wgc_heap *heap = v->heap;
-    if (!target || is_marked(heap, target) || heap->weak_overflow)
+    if (!target)
+        return;
+    check_slot(heap, slot, target, "weak");
+    if (is_marked(heap, target) || heap->weak_overflow)
         return;
     void **r = wgc__vec_push(heap, &heap->weak_slots);
     if (r)
@@ -392,6 +407,7 @@ static inline bool visit_ephemeron(wgc_visitor *v, void *key_slot,
     wgc_heap *heap = v->heap;
     switch (v->mode) {
     case VISIT_MARK:
+        check_slot(heap, key_slot, key, "ephemeron key");
         if (is_marked(heap, key)) {
             heap->stats.ephemerons_resolved++;
             wgc_visit(v, value_slot);

@@ -12,13 +12,104 @@
 
 /* ================================================================ handles */
 
-static bool check_root(const wgc_root *root)
+/* [H1] Handles live in 4 KiB slabs the heap owns and frees only with the
+ *      heap, so a freed handle's slot is always readable: checking a stale
+ *      handle never reads freed memory.  A freed slot is reused by the next
+ *      wgc_root_new (most recently freed first: it is warm).
+ * [H2] A handle is a token: on 64-bit platforms, bit 63 set, a 15-bit
+ *      generation in bits 48..62 and the slot's address below; the slot
+ *      remembers the token of its live handle.  A call with a stale token
+ *      (its handle freed, the slot free or reused since) finds the slot's
+ *      token different, in every build, unless the slot has been reused a
+ *      multiple of 2^15 times since.  A slot whose address needs more than
+ *      48 bits, and every slot on 32-bit platforms, hands out its address
+ *      itself: there a stale handle is caught only while its slot is free. */
+
+#define SLAB_SIZE 4096
+#define SLAB_SLOTS (SLAB_SIZE / sizeof(root_slot))
+
+struct root_slab {
+    wgc_heap *heap;
+    root_slab *next;
+};
+/* The header takes slot 0's place. */
+_Static_assert(sizeof(root_slab) <= sizeof(root_slot), "slab header");
+_Static_assert((SLAB_SIZE & (SLAB_SIZE - 1)) == 0, "slab alignment");
+
+#if UINTPTR_MAX > 0xffffffffu
+#define TOKEN_TAGGED ((uintptr_t)1 << 63)
+#define TOKEN_GEN_SHIFT 48
+#define TOKEN_GEN_MASK (((uintptr_t)1 << 15) - 1)
+#define TOKEN_ADDR_MASK (((uintptr_t)1 << TOKEN_GEN_SHIFT) - 1)
+
+static inline root_slot *slot_of(const wgc_root *root)
+{
+    uintptr_t t = (uintptr_t)root;
+    return (root_slot *)(t & TOKEN_TAGGED ? t & TOKEN_ADDR_MASK : t);
+}
+
+/* The token of a new handle in slot s, one generation after the last. */
+static uintptr_t next_token(const root_slot *s)
+{
+    uintptr_t addr = (uintptr_t)s;
+    if (addr & ~TOKEN_ADDR_MASK)
+        return addr;
+    uintptr_t gen = s->handle & TOKEN_TAGGED
+                        ? ((s->handle >> TOKEN_GEN_SHIFT) + 1) & TOKEN_GEN_MASK : 0;
+    return TOKEN_TAGGED | gen << TOKEN_GEN_SHIFT | addr;
+}
+#else
+static inline root_slot *slot_of(const wgc_root *root)
+{
+    return (root_slot *)root;
+}
+
+static uintptr_t next_token(const root_slot *s)
+{
+    return (uintptr_t)s;
+}
+#endif
+
+static inline wgc_heap *slot_heap(const root_slot *s)
+{
+    return ((root_slab *)((uintptr_t)s & ~(uintptr_t)(SLAB_SIZE - 1)))->heap;
+}
+
+/* The slot of a live handle, or NULL (reported as misuse) for a stale one,
+ * which also records WGC_EINVAL on the handle's heap if `record`. */
+static root_slot *check_root(const wgc_root *root, bool record)
 {
     if (!root)
+        return NULL;
+    root_slot *s = slot_of(root);
+    if (WGC_LIKELY(s->handle == (uintptr_t)root))
+        return s;
+    wgc_heap *heap = slot_heap(s);
+    if (s->handle & 1)
+        wgc__misuse(heap, "handle %p used after wgc_root_free", (const void *)root);
+    else
+        wgc__misuse(heap, "handle %p used after wgc_root_free (its slot now "
+                    "holds handle %p)", (const void *)root, (void *)s->handle);
+    if (record)
+        wgc__fail(heap, WGC_EINVAL);
+    return NULL;
+}
+
+/* A new slab's slots on the free list, lowest address first; false if out
+ * of memory. */
+static bool slab_new(wgc_heap *heap)
+{
+    root_slab *slab = wgc__request(heap) ? aligned_alloc(SLAB_SIZE, SLAB_SIZE) : NULL;
+    if (!slab)
         return false;
-    if (root->sig != WGC_SIG_ROOT) {
-        wgc__misuse(NULL, "handle %p used after wgc_root_free", (const void *)root);
-        return false;
+    slab->heap = heap;
+    slab->next = heap->root_slabs;
+    heap->root_slabs = slab;
+    root_slot *slots = (root_slot *)slab;
+    for (size_t i = SLAB_SLOTS; i-- > 1; ) {
+        slots[i] = (root_slot){.next = heap->roots_free};
+        slots[i].handle = (uintptr_t)&slots[i] | 1; /* free, never used */
+        heap->roots_free = &slots[i];
     }
     return true;
 }
@@ -31,63 +122,72 @@ wgc_root *wgc_root_new(wgc_heap *heap, void *obj)
         wgc__fail(heap, WGC_EINVAL);
         return NULL;
     }
-    wgc_root *root = wgc__malloc(heap, sizeof *root);
-    if (!root) {
+    if (WGC_UNLIKELY(!heap->roots_free) && !slab_new(heap)) {
         wgc__fail(heap, WGC_ENOMEM);
         return NULL;
     }
-    *root = (wgc_root){.sig = WGC_SIG_ROOT, .heap = heap, .object = obj,
-                       .prev = heap->roots_last};
+    root_slot *s = heap->roots_free;
+    heap->roots_free = s->next;
+    s->handle = next_token(s);
+    s->object = obj;
+    s->prev = heap->roots_last;
+    s->next = NULL;
     if (heap->roots_last)
-        heap->roots_last->next = root;
+        heap->roots_last->next = s;
     else
-        heap->roots_first = root;
-    heap->roots_last = root;
-    return root;
+        heap->roots_first = s;
+    heap->roots_last = s;
+    return (wgc_root *)s->handle;
 }
 
 void *wgc_root_get(const wgc_root *root)
 {
-    return check_root(root) ? root->object : NULL;
+    root_slot *s = check_root(root, false);
+    return s ? s->object : NULL;
 }
 
 bool wgc_root_set(wgc_root *root, void *obj)
 {
-    if (!check_root(root) || !wgc__enter(root->heap))
+    root_slot *s = check_root(root, true);
+    if (!s || !wgc__enter(slot_heap(s)))
         return false; /* [G5] not from a trace callback, destructor or hook */
-    if (obj && !wgc__is_allocated(root->heap, obj))
-        return wgc__fail(root->heap, WGC_EINVAL);
-    root->object = obj;
+    if (obj && !wgc__is_allocated(slot_heap(s), obj))
+        return wgc__fail(slot_heap(s), WGC_EINVAL);
+    s->object = obj;
     return true;
 }
 
 void wgc_root_free(wgc_root *root)
 {
-    if (!check_root(root) || !wgc__enter(root->heap))
+    root_slot *s = check_root(root, true);
+    if (!s || !wgc__enter(slot_heap(s)))
         return; /* [G5] (refused: WGC_EREENTRY) */
-    wgc_heap *heap = root->heap;
-    if (root->prev)
-        root->prev->next = root->next;
+    wgc_heap *heap = slot_heap(s);
+    if (s->prev)
+        s->prev->next = s->next;
     else
-        heap->roots_first = root->next;
-    if (root->next)
-        root->next->prev = root->prev;
+        heap->roots_first = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
     else
-        heap->roots_last = root->prev;
-    root->sig = WGC_SIG_DEAD;
-    free(root);
+        heap->roots_last = s->prev;
+    s->handle |= 1;
+    s->object = NULL;
+    s->prev = NULL;
+    s->next = heap->roots_free;
+    heap->roots_free = s;
 }
 
 void wgc__roots_free(wgc_heap *heap)
 {
-    wgc_root *root = heap->roots_first;
-    while (root) {
-        wgc_root *next = root->next;
-        root->sig = WGC_SIG_DEAD;
-        free(root);
-        root = next;
+    root_slab *slab = heap->root_slabs;
+    while (slab) {
+        root_slab *next = slab->next;
+        free(slab);
+        slab = next;
     }
-    heap->roots_first = heap->roots_last = NULL;
+    heap->root_slabs = NULL;
+    heap->roots_first = heap->roots_last = heap->roots_free = NULL;
 }
 
 /* ================================================================= frames */
@@ -95,7 +195,7 @@ void wgc__roots_free(wgc_heap *heap)
 bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count)
 {
-    if (!wgc__check_heap(heap) || !frame || (count && !slots))
+    if (!wgc__check_heap(heap) || !frame || !slots)
         return wgc__fail(heap, WGC_EINVAL);
     if (!wgc__enter(heap))
         return false; /* [G5] (WGC_EREENTRY) */
@@ -147,26 +247,52 @@ void wgc__frames_check(wgc_heap *heap, wgc_frame *saved)
 
 /* ========================================================= keep-during-job */
 
-bool wgc__keep(wgc_heap *heap, void *obj)
+/* [W6] A target is listed once per job: its header bit says it is kept,
+ * so a deref costs a test, and the list is bounded by the distinct targets
+ * of the job, however many derefs there are.  When the list cannot grow,
+ * the bit alone keeps the object: roots are then found by a walk of the
+ * heap (kept_overflow), so keeping never fails and never needs memory. */
+void wgc__keep(wgc_heap *heap, void *obj)
 {
     if (!heap->config.keep_during_job)
-        return true;
-    vec *k = &heap->kept;
-    if (k->count && VEC_AT(k, void *, k->count - 1) == obj)
-        return true;
-    void **slot = wgc__vec_push(heap, k);
-    if (!slot)
-        return wgc__fail(heap, WGC_ENOMEM);
-    *slot = obj;
-    return true;
+        return;
+    uintptr_t *header = header_of(obj);
+    if (*header & WGC_HEADER_KEPT)
+        return;
+    *header |= WGC_HEADER_KEPT;
+    void **slot = wgc__vec_push(heap, &heap->kept);
+    if (slot)
+        *slot = obj;
+    else
+        heap->kept_overflow = true;
+}
+
+static void unkeep(wgc_heap *heap, void *obj, void *arg)
+{
+    (void)heap, (void)arg;
+    *header_of(obj) &= ~WGC_HEADER_KEPT;
 }
 
 bool wgc_end_job(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    heap->kept.count = 0;
+    vec *k = &heap->kept;
+    for (size_t i = 0; i < k->count; i++)
+        unkeep(heap, VEC_AT(k, void *, i), NULL);
+    k->count = 0;
+    if (heap->kept_overflow) {
+        wgc__each_object(heap, false, unkeep, NULL);
+        heap->kept_overflow = false;
+    }
     return true;
+}
+
+static void visit_if_kept(wgc_heap *heap, void *obj, void *v)
+{
+    (void)heap;
+    if (*header_of(obj) & WGC_HEADER_KEPT)
+        wgc_visit(v, &obj);
 }
 
 /* ================================================================ tracing */
@@ -213,12 +339,14 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v)
 #if WGC_DEBUG_CHECKS
     check_frames(heap);
 #endif
-    for (wgc_root *r = heap->roots_first; r; r = r->next)
+    for (root_slot *r = heap->roots_first; r; r = r->next)
         wgc_visit(v, &r->object);
     for (wgc_frame *f = heap->pub.frames; f; f = f->prev)
         for (size_t i = 0; i < f->count; i++)
             wgc_visit(v, f->slots[i]);
     wgc_visit_array(v, heap->kept.items, heap->kept.count);
+    if (WGC_UNLIKELY(heap->kept_overflow))
+        wgc__each_object(heap, false, visit_if_kept, v);
     if (heap->config.trace_roots)
         heap->config.trace_roots(v, heap->config.trace_roots_user);
 }

@@ -5,6 +5,8 @@
  */
 #include "common.h"
 
+#include <criterion/redirect.h>
+
 /* ================================================================ NULLs */
 
 Test(errors, null_heap)
@@ -726,5 +728,123 @@ Test(errors, successful_alloc_records_no_error)
     cr_assert_eq(wgc_last_error(h), WGC_OK, "wgc_alloc succeeded, yet "
                  "wgc_last_error says \"%s\"", wgc_error_string(wgc_last_error(h)));
     wgc_root_free(r);
+    wgc_heap_free(h);
+}
+
+/* ======================================================= contract gaps */
+
+
+/* What the test wrote to its (redirected) stderr so far. */
+static char *stderr_text(void)
+{
+    static char buf[4096];
+    fflush(stderr);
+    FILE *f = cr_get_redirected_stderr();
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* [issue 13.3] The dead signature is stored (a plain store before free()
+ * was dropped by the compiler): as long as nothing reuses the freed block,
+ * a freed heap is refused, and debug builds say what happened.  This reads
+ * freed memory on purpose, so memory checkers are left out. */
+Test(errors, freed_heap_detected_while_not_reused, .init = cr_redirect_stderr)
+{
+    if (under_valgrind() || TEST_ASAN)
+        cr_skip_test("reads freed memory on purpose");
+    wgc_heap *h = wgc_heap_new(NULL);
+    cr_assert_not_null(h);
+    wgc_heap_free(h);
+    /* nothing allocated since: the block still holds what wgc_heap_free left */
+    wgc_heap_stats s;
+    bool stats_ok = wgc_stats(h, &s);
+    wgc_frame f;
+    void *x = NULL;
+    void *const slots[] = {&x};
+    bool pushed = wgc_frame_push(h, &f, slots, 1);
+    bool pushed_inline = wgc_frame_push_inline_(h, &f, slots, 1);
+    wgc_heap_free(h); /* a double free: refused */
+    const char *err = stderr_text();
+    cr_assert_not(stats_ok, "wgc_stats succeeded on a freed heap");
+    cr_assert_not(pushed, "wgc_frame_push succeeded on a freed heap");
+    cr_assert_not(pushed_inline, "the inline frame push succeeded on a freed heap");
+    /* MALLOC_PERTURB_ (meson test sets it) makes free() overwrite the block,
+     * as a reuse would: the heap is still refused, but no longer known to
+     * have been a heap. */
+    const char *perturb = getenv("MALLOC_PERTURB_");
+    bool overwritten = perturb && atoi(perturb) != 0;
+    if (wgc_debug_checks_enabled()) {
+        cr_assert(strstr(err, overwritten ? "not a live heap" : "used after wgc_heap_free"),
+                  "debug build did not report the freed heap: \"%s\"", err);
+        cr_assert_not(strstr(err, "inside a collection"),
+                      "a double wgc_heap_free was reported as re-entry: \"%s\"", err);
+    } else {
+        cr_assert_str_empty(err);
+    }
+}
+
+/* [issue 13.9] wgc_weakmap_set records WGC_EINVAL for a NULL map, as its
+ * header says. */
+Test(errors, weakmap_set_null_map_records_einval)
+{
+    wgc_heap *h = new_heap();
+    void *key = wgc_alloc(h, &node_type, sizeof(node));
+    WGC_FRAME(h, &key);
+    cr_assert_not(wgc_weakmap_set(h, NULL, key, NULL));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    WGC_FRAME_POP(h);
+    wgc_heap_free(h);
+}
+
+/* [issue 13.9] A k past the request counter's range cannot wrap around and
+ * fail the very next request. */
+Test(errors, fail_request_huge_k_does_not_wrap)
+{
+    wgc_heap *h = new_heap();
+    cr_assert_not_null(wgc_alloc(h, &node_type, sizeof(node)));
+    wgc_debug_fail_request(h, UINT64_MAX, true);
+    uint64_t before = wgc_debug_requests(h);
+    /* large objects map memory at every allocation: a request each */
+    for (int i = 0; i < 4; i++)
+        cr_assert_not_null(wgc_alloc(h, &blob_type, 100000),
+                           "request %d failed after fail_request(UINT64_MAX)", i);
+    cr_assert_gt(wgc_debug_requests(h), before, "no request was made");
+    wgc_heap_free(h);
+}
+
+/* [issue 13.9] NULL slots are refused even with a count of 0 (the header:
+ * false on NULL arguments). */
+Test(errors, frame_push_null_slots_refused)
+{
+    wgc_heap *h = new_heap();
+    wgc_frame f;
+    cr_assert_not(wgc_frame_push(h, &f, NULL, 0));
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    collect(h); /* nothing was pushed */
+    wgc_heap_free(h);
+}
+
+/* [issue 13.9] What heap.h now says of a failing wgc_alloc: it may have
+ * collected first, with every effect of a collection (here a WeakRef to
+ * garbage cleared); nothing else changed. */
+Test(errors, failing_alloc_may_have_collected)
+{
+    no_stress();
+    wgc_config cfg;
+    wgc_config_init(&cfg);
+    cfg.initial_heap_size = 1 * MiB;
+    cfg.max_heap_size = 2 * MiB;
+    wgc_heap *h = new_heap_cfg(&cfg);
+    void *garbage = wgc_alloc(h, &node_type, sizeof(node));
+    wgc_root *ref = wgc_root_new(h, wgc_weakref_new(h, garbage, NULL));
+    cr_assert_not_null(wgc_root_get(ref));
+    uint64_t before = get_stats(h).collections;
+    cr_assert_null(wgc_alloc(h, &blob_type, 4 * MiB));
+    cr_assert_eq(wgc_last_error(h), WGC_EHEAPMAX);
+    cr_assert_gt(get_stats(h).collections, before, "the failing call did not collect");
+    cr_assert_null(wgc_weakref_deref(h, wgc_root_get(ref)),
+                   "the collection run by the failing call left the WeakRef");
+    wgc_root_free(ref);
     wgc_heap_free(h);
 }

@@ -5,6 +5,8 @@
  */
 #include "common.h"
 
+#include <criterion/redirect.h>
+
 /* A chain of `n` cnodes, ids base..base+n-1 from the head; not rooted: the
  * caller must root it before its next allocation. */
 static cnode *chain(wgc_heap *h, size_t n, uint64_t base)
@@ -200,9 +202,9 @@ Test(roots, frame_push_pop_functions)
     cr_assert_eq(destroyed_count, 0);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(slots[i]->id, (uint64_t)i);
-    /* an empty frame is fine too */
+    /* an empty frame is fine too (its slots pointer may not be NULL) */
     wgc_frame empty;
-    cr_assert(wgc_frame_push(h, &empty, NULL, 0));
+    cr_assert(wgc_frame_push(h, &empty, addrs, 0));
     cr_assert(wgc_frame_pop(h, &empty));
     cr_assert(wgc_frame_pop(h, &f));
     collect(h);
@@ -370,4 +372,94 @@ Test(roots, heap_free_runs_remaining_destructors)
     cr_assert_eq(destroyed_count, 100);
     wgc_heap_free(h); /* r goes with it */
     cr_assert_eq(destroyed_count, 877);
+}
+
+/* ========================================================= stale handles */
+
+/* [issue 13.4] A freed handle whose memory is reused at once for a new
+ * handle (malloc's tcache did that) is still told apart from it: get gives
+ * NULL, set and free refuse it (WGC_EINVAL) and leave the new handle
+ * alone, in every build.  A freed handle's slot stays the heap's, so the
+ * check reads no freed memory (the valgrind step runs this). */
+Test(roots, stale_handle_detected_after_its_slot_is_reused, .init = cr_redirect_stderr)
+{
+    wgc_heap *h = new_heap();
+    cnode *a = wgc_alloc(h, &cnode_type, sizeof *a);
+    a->id = 1;
+    wgc_root *ra = wgc_root_new(h, a);
+    wgc_root_free(ra);
+    wgc_root *stale = ra;
+    cr_assert_null(wgc_root_get(stale), "a freed handle (slot free) gave an object");
+    cnode *b = wgc_alloc(h, &cnode_type, sizeof *b);
+    b->id = 2;
+    wgc_root *rb = wgc_root_new(h, b); /* takes the slot ra had */
+    cr_assert_eq(wgc_root_get(rb), b);
+    cr_assert_null(wgc_root_get(stale), "a stale handle read the new handle's object");
+    wgc_clear_error(h);
+    cr_assert_not(wgc_root_set(stale, NULL), "a stale handle was set");
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    wgc_clear_error(h);
+    wgc_root_free(stale); /* must not free rb */
+    cr_assert_eq(wgc_last_error(h), WGC_EINVAL);
+    collect(h);
+    cr_assert_eq(wgc_root_get(rb), b, "freeing a stale handle freed the new one");
+    cr_assert(wgc_is_object(h, b), "the new handle's object was collected");
+    cr_assert_eq(b->id, 2);
+    /* still caught after the slot has been reused many times */
+    wgc_root_free(rb);
+    for (int i = 0; i < 32000; i++)
+        wgc_root_free(wgc_root_new(h, NULL));
+    wgc_root *rc = wgc_root_new(h, b);
+    cr_assert_null(wgc_root_get(stale));
+    cr_assert_null(wgc_root_get(rb));
+    cr_assert_eq(wgc_root_get(rc), b);
+    wgc_root_free(rc);
+    fflush(stderr);
+    FILE *f = cr_get_redirected_stderr();
+    char buf[512] = {0};
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    (void)got;
+    if (wgc_debug_checks_enabled())
+        cr_assert(strstr(buf, "used after wgc_root_free"), "no report: \"%s\"", buf);
+    else
+        cr_assert_str_empty(buf);
+    wgc_heap_free(h);
+}
+
+/* Many handles freed and made in a mixed order: each stale one is caught,
+ * each live one holds its object, and only live handles' objects survive. */
+Test(roots, stale_handles_mixed_with_live_ones)
+{
+    enum { N = 1000 };
+    wgc_heap *h = new_heap();
+    static wgc_root *first[N], *second[N];
+    for (int i = 0; i < N; i++) {
+        cnode *c = wgc_alloc(h, &cnode_type, sizeof *c);
+        c->id = (uint64_t)i;
+        first[i] = wgc_root_new(h, c);
+    }
+    for (int i = 1; i < N; i += 2)
+        wgc_root_free(first[i]);
+    for (int i = 1; i < N; i += 2) {
+        cnode *c = wgc_alloc(h, &cnode_type, sizeof *c);
+        c->id = (uint64_t)(N + i);
+        second[i] = wgc_root_new(h, c);
+    }
+    for (int i = 1; i < N; i += 2)
+        wgc_root_free(first[i]); /* stale: no effect */
+    collect(h);
+    cr_assert_eq(destroyed_count, N / 2, "%lu destroyed", destroyed_count);
+    for (int i = 0; i < N; i++) {
+        if (i % 2) {
+            cr_assert_null(wgc_root_get(first[i]));
+            cr_assert_eq(((cnode *)wgc_root_get(second[i]))->id, (uint64_t)(N + i));
+            wgc_root_free(second[i]);
+        } else {
+            cr_assert_eq(((cnode *)wgc_root_get(first[i]))->id, (uint64_t)i);
+            wgc_root_free(first[i]);
+        }
+    }
+    collect(h);
+    cr_assert_eq(destroyed_count, 2 * N - N / 2);
+    wgc_heap_free(h);
 }

@@ -512,6 +512,75 @@ Test(weak, W6_keep_during_job_on_keeps_until_end_job)
     wgc_heap_free(h);
 }
 
+/* [issue 13.6] A deref that cannot grow the kept list still returns the
+ * live target (once empty, always empty: W4; ENOMEM is no result of
+ * deref) and still keeps it for the job [W6]. */
+Test(weak, W6_deref_keeps_without_memory)
+{
+    enum { N = 100 };
+    wgc_heap *h = heap_with(false, true);
+    /* targets chained through `a` from R[0]; holders chained through `b`
+     * from R[1], each holding one WeakRef in `a`.  Made ten per job, so
+     * the kept list never needed more than 16 entries. */
+    for (int i = 0; i < N; i++) {
+        R[2] = mk(h, 1000 + (uint64_t)i);
+        ((obj *)R[2])->a = R[0];
+        R[0] = R[2];
+        R[3] = mk(h, 0);
+        ((obj *)R[3])->b = R[1];
+        R[1] = R[3];
+        ((obj *)R[1])->a = (obj *)wgc_weakref_new(h, R[0], NULL);
+        cr_assert_not_null(((obj *)R[1])->a);
+        if (i % 10 == 9)
+            cr_assert(wgc_end_job(h));
+    }
+    R[2] = R[3] = NULL;
+    cr_assert(wgc_end_job(h));
+    wgc_debug_fail_request(h, 1, true); /* no memory from now on */
+    for (obj *o = R[1], *t = R[0]; o; o = o->b, t = t->a) {
+        wgc_clear_error(h);
+        void *got = wgc_weakref_deref(h, (wgc_weakref *)o->a);
+        cr_assert_eq(got, t, "deref of a live target returned %p (%s)", got,
+                     wgc_error_string(wgc_last_error(h)));
+        cr_assert_eq(wgc_last_error(h), WGC_OK);
+    }
+    /* the targets are kept for the job, though the list could not hold them */
+    for (obj *t = R[0]; t; t = t->a)
+        t->b = NULL;
+    R[0] = NULL;
+    collect(h);
+    for (int i = 0; i < N; i++)
+        cr_assert_not(died[1000 + i], "kept target %d collected before end_job", i);
+    for (obj *o = R[1]; o; o = o->b)
+        cr_assert_not_null(wgc_weakref_deref(h, (wgc_weakref *)o->a));
+    cr_assert(wgc_end_job(h));
+    collect(h);
+    for (int i = 0; i < N; i++)
+        cr_assert(died[1000 + i], "target %d still kept after end_job", i);
+    for (obj *o = R[1]; o; o = o->b)
+        cr_assert_null(wgc_weakref_deref(h, (wgc_weakref *)o->a));
+    wgc_debug_fail_request(h, 0, false);
+    wgc_heap_free(h);
+}
+
+/* [issue 13.6] The kept list holds each target once per job: derefs of the
+ * same two targets, alternating, grow it no further. */
+Test(weak, W6_kept_list_bounded_by_distinct_targets)
+{
+    wgc_heap *h = heap_with(false, true);
+    R[0] = mk(h, 1);
+    R[1] = mk(h, 2);
+    R[2] = wgc_weakref_new(h, R[0], NULL);
+    R[3] = wgc_weakref_new(h, R[1], NULL);
+    uint64_t before = wgc_debug_requests(h);
+    for (long i = 0; i < 2000000; i++)
+        cr_assert_not_null(wgc_weakref_deref(h, R[2 + (i & 1)]));
+    cr_assert_eq(wgc_debug_requests(h), before,
+                 "2M derefs of 2 targets in one job made %llu memory requests",
+                 (unsigned long long)(wgc_debug_requests(h) - before));
+    wgc_heap_free(h);
+}
+
 Test(weak, W6_keep_during_job_off_keeps_nothing)
 {
     wgc_heap *h = heap_with(false, false);

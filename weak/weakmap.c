@@ -158,7 +158,11 @@ wgc_weakmap *wgc_weakmap_new(wgc_heap *heap)
 
 bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
 {
-    if (!wgc__enter(heap) || !check_map(heap, map))
+    if (!wgc__enter(heap))
+        return false;
+    if (!map)
+        return wgc__fail(heap, WGC_EINVAL);
+    if (!check_map(heap, map))
         return false;
     if (!key || !wgc__is_allocated(heap, key) ||
         (value && !wgc__is_allocated(heap, value)))

@@ -54,8 +54,8 @@ struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
                                                : sizeof(group_ref);
     WGC_FRAME(heap, &target, &rooted_holdings);
     ref = wgc_alloc(heap, bare ? &wgc__weakref_bare_type : type, size);
-    if (ref && heap->config.keep_during_job && !wgc__keep(heap, target))
-        ref = NULL; /* the new ref is garbage; nothing else changed */
+    if (ref)
+        wgc__keep(heap, target);
     WGC_FRAME_POP(heap);
     if (!ref)
         return NULL;
@@ -81,8 +81,8 @@ void *wgc_weakref_deref(wgc_heap *heap, wgc_weakref *ref)
         return NULL;
     }
     void *target = ref->target;
-    if (target && heap->config.keep_during_job && !wgc__keep(heap, target))
-        return NULL;
+    if (target)
+        wgc__keep(heap, target); /* cannot fail: once empty, always empty [W4] */
     return target;
 }
 

@@ -21,8 +21,10 @@ WGC_API bool wgc_debug_verify(wgc_heap *heap);
 
 /* Fault injection: makes the `k`-th internal memory request from now (an
  * mmap or the growth of an internal table; 1 = the next one) fail, and
- * every later one too while `sticky` is true.  k = 0 turns it off.  A
- * collection never fails: it falls back to algorithms that need no memory. */
+ * every later one too while `sticky` is true.  k = 0 turns it off, and so
+ * does a k too large to count to (more than UINT64_MAX minus the requests
+ * made so far): no request fails then.  A collection never fails: it
+ * falls back to algorithms that need no memory. */
 WGC_API void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky);
 
 /* How many internal memory requests the heap has made so far. */

@@ -30,8 +30,10 @@
  *
  * Errors: functions report failure through their return value (NULL, false
  * or 0 as documented) and record the reason, readable with wgc_last_error().
- * A failed call leaves the heap as it was (but see wgc_alloc: it may have
- * collected before failing).
+ * A failed call leaves the heap as it was, with one exception: a call
+ * documented "may collect" may have run a collection before it failed, and
+ * that collection's effects stay (dead objects reclaimed, weak references
+ * to them cleared, cleanups queued), as for any collection.
  *
  * Callbacks: what each may call
  * -----------------------------
@@ -261,7 +263,14 @@ WGC_API wgc_heap *wgc_heap_new(const wgc_config *cfg);
  * Refused, the heap left alive (WGC_EREENTRY; debug builds print why),
  * from inside a collection (trace callback, destructor, hook) and from a
  * cleanup callback or group executor of this heap, whose drain still
- * needs the heap. */
+ * needs the heap.
+ * A freed heap must not be passed to any function again (that includes a
+ * second wgc_heap_free).  Its struct goes back to malloc with a dead
+ * signature word, which every function checks: while malloc has not
+ * reused the block, such a call is refused (it returns its failure result
+ * and changes nothing) and debug builds report "used after wgc_heap_free".
+ * Once the block is reused nothing can be promised; valgrind and ASan
+ * report the read of freed memory in any case. */
 WGC_API void wgc_heap_free(wgc_heap *heap);
 
 /* ================================================================ allocation */
@@ -271,7 +280,9 @@ WGC_API void wgc_heap_free(wgc_heap *heap);
  * heap or type, or a size too small for the type's pointer_words
  * (WGC_EINVAL), a size too large (WGC_EOVERFLOW), the maximum
  * heap size (WGC_EHEAPMAX), memory refused (WGC_ENOMEM), a call from inside
- * a collection (WGC_EREENTRY).  The heap is unchanged by a failure. */
+ * a collection (WGC_EREENTRY).  A failure for lack of room (WGC_EHEAPMAX,
+ * WGC_ENOMEM) may come after a collection this call ran to make room, with
+ * all of its effects; the argument errors fail before anything is done. */
 WGC_API void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size);
 
 /* The type `obj` was allocated with.  `obj` must be a live object. */
@@ -310,24 +321,38 @@ WGC_API void wgc_visit_value(wgc_visitor *v, void *obj);
 /* ===================================================================== roots */
 
 /* A persistent handle: a root that holds one object (or NULL) until freed.
- * Handles are traced in creation order. */
+ * Handles are traced in creation order.  A wgc_root pointer is an opaque
+ * token, not an address to read or write through.
+ *
+ * Freed handles: handles live in memory the heap owns until wgc_heap_free,
+ * and each token carries a generation, so a freed ("stale") handle passed
+ * to wgc_root_get, _set or _free is caught in every build, also after its
+ * memory has been reused for a new handle, and without reading freed
+ * memory: get returns NULL, set returns false, free does nothing, and set
+ * and free record WGC_EINVAL on the handle's heap.  Debug builds also print
+ * a misuse message.  Limits: on 64-bit platforms the generation has 15
+ * bits, so a stale handle whose slot has since been reused exactly a
+ * multiple of 32768 times reads as the slot's new handle; on 32-bit
+ * platforms a stale handle is caught only until its slot is reused.  A
+ * handle of a freed heap, or a pointer that never was a handle, is
+ * undefined behaviour. */
 typedef struct wgc_root wgc_root;
 
 /* A handle holding `obj` (NULL allowed; otherwise a live object of heap).
  * NULL on a NULL heap or an `obj` that is not a live object of the heap
  * (WGC_EINVAL), or refused memory (WGC_ENOMEM). */
 WGC_API wgc_root *wgc_root_new(wgc_heap *heap, void *obj);
-/* The object a handle holds.  NULL for a NULL or freed handle. */
+/* The object a handle holds.  NULL for a NULL or freed handle (see above). */
 WGC_API void *wgc_root_get(const wgc_root *root);
 /* Makes `root` hold `obj` (NULL or a live object of the handle's heap).
- * false for a NULL or freed handle, or another `obj` (WGC_EINVAL), or a
- * call from inside a collection (WGC_EREENTRY); the handle is then
- * unchanged. */
+ * false for a NULL handle, a freed one or another `obj` (the last two
+ * record WGC_EINVAL), or a call from inside a collection (WGC_EREENTRY);
+ * the handle is then unchanged. */
 WGC_API bool wgc_root_set(wgc_root *root, void *obj);
-/* Releases a handle.  NULL: no effect.  From inside a collection (trace
+/* Releases a handle.  NULL: no effect.  A freed handle: no effect, and
+ * WGC_EINVAL is recorded (see above).  From inside a collection (trace
  * callback, destructor, hook) it is refused: the handle stays, and
- * WGC_EREENTRY is recorded.  A freed handle must not be used again; debug
- * builds report it (a signature word catches it). */
+ * WGC_EREENTRY is recorded. */
 WGC_API void wgc_root_free(wgc_root *root);
 
 /*
@@ -348,11 +373,11 @@ typedef struct wgc_frame {
 } wgc_frame;
 
 /* Pushes `frame` (storage owned by the caller, usually a local) holding the
- * `count` slot addresses in `slots`.  false on NULL arguments (WGC_EINVAL)
- * and from inside a collection (WGC_EREENTRY).  The inline WGC_FRAME does
- * not see the phase: a frame it pushes inside a collection and does not
- * pop is undone when the collection ends (WGC_EREENTRY recorded, debug
- * builds print why). */
+ * `count` slot addresses in `slots`.  false (WGC_EINVAL) on NULL arguments,
+ * `slots` included even when `count` is 0, and from inside a collection
+ * (WGC_EREENTRY).  The inline WGC_FRAME does not see the phase: a frame it
+ * pushes inside a collection and does not pop is undone when the
+ * collection ends (WGC_EREENTRY recorded, debug builds print why). */
 WGC_API bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count);
 /* Pops `frame`, which must be the most recently pushed one.  false and
@@ -528,9 +553,11 @@ typedef struct wgc_run_ {
 } wgc_run_;
 
 typedef struct wgc_heap_inline_ {
-    uint32_t sig;
-    wgc_frame *frames;
     wgc_run_ runs[2][WGC_SIZE_CLASSES_]; /* [pointer-free][size class] */
+    wgc_frame *frames;
+    /* Not first: free() writes its own links into the first words of a
+     * block, and the dead signature should outlive that. */
+    uint32_t sig;
 } wgc_heap_inline_;
 
 /* The size class of a small object of `size` bytes: cells are the object

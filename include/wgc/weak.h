@@ -28,13 +28,19 @@ extern "C" {
  * not keep its target alive; when the target is found dead the collection
  * sets the slot to NULL.  A live target is left alone.  The slot is written
  * after the callback has returned, so it must be the object's (or the
- * root's) real field, holding a raw pointer: never a local copy. */
+ * root's) real field, holding a raw pointer: never a local copy.  It must
+ * hold NULL or a live object of this heap, as a strong slot must: debug
+ * builds report anything else (an interior pointer, another heap's object,
+ * a dead object, junk) as misuse and abort, as they do for wgc_visit;
+ * release builds do not check (the result is undefined). */
 WGC_API void wgc_visit_weak(wgc_visitor *v, void *slot);
 
 /* Reports an ephemeron: `*value_slot` is traced only if `*key_slot` is
  * reachable by other means.  When the key dies both slots are set to NULL.
  * A NULL key leaves the value untraced (and untouched).  Convergence costs
- * time linear in the number of ephemerons, whatever their order. */
+ * time linear in the number of ephemerons, whatever their order.  Both
+ * slots must hold NULL or a live object of this heap; debug builds check
+ * the key at once and the value when it is traced, as wgc_visit_weak. */
 WGC_API void wgc_visit_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot);
 
 /* ======================================================= weak tables you own */
@@ -82,7 +88,10 @@ WGC_API wgc_weakref *wgc_weakref_new(wgc_heap *heap, void *target, void *holding
 
 /* The target, or NULL once it has died or the ref was cleared.  A target
  * never changes; once NULL, always NULL.  With keep_during_job on, a
- * non-NULL result is kept alive until wgc_end_job.  NULL (WGC_EINVAL) if
+ * non-NULL result is kept alive until wgc_end_job; keeping needs no memory
+ * (a target is listed once per job, and one that cannot be listed is
+ * kept by a mark on the object), so a deref never fails for lack of it.
+ * NULL (WGC_EINVAL) if
  * `ref` is NULL or another kind of object.  (`ref` must be an object of
  * the heap: release builds check only its type word, debug builds check
  * that it is an object at all; the same holds for clear and holdings.) */
