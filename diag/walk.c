@@ -292,7 +292,7 @@ static void walk_roots(dwalk *w)
     w->holder_start = NULL;
     w->root_kind = WGC_ROOT_HANDLE;
     w->root_index = 0;
-    for (wgc_root *r = heap->roots_first; r; r = r->next, w->root_index++)
+    for (root_slot *r = heap->roots_first; r; r = r->next, w->root_index++)
         wgc__diag_slot(&w->v, &r->object, false);
     w->root_kind = WGC_ROOT_FRAME;
     w->root_index = 0;
