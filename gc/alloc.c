@@ -7,6 +7,8 @@
  */
 #include "gc/internal.h"
 
+#include <stdio.h>
+
 #define SMALL_MAX_SIZE (WGC_SMALL_MAX_CELL - WGC_HEADER_SIZE)
 _Static_assert(SMALL_MAX_SIZE == WGC_SMALL_MAX_, "wgc/heap.h's inline path");
 
@@ -405,4 +407,82 @@ bool wgc_external_free(wgc_heap *heap, size_t bytes)
     }
     heap->external_bytes -= bytes;
     return true;
+}
+
+/* ============================================================ diagnostics */
+
+void wgc__explain_target(const wgc_heap *heap, const void *ptr, char *buf, size_t len)
+{
+    const span *s = span_of(ptr);
+    if (((uintptr_t)ptr & (WGC_GRANULE - 1)) || !wgc__span_known(heap, s)) {
+        snprintf(buf, len, "not in this heap (another heap's object, freed "
+                           "memory or not a pointer)");
+        return;
+    }
+    if (s->kind == SPAN_LARGE) {
+        snprintf(buf, len, "inside a large object of type %s, not its start",
+                 type_of((const char *)s + WGC_LARGE_OBJECT_OFFSET)->name);
+        return;
+    }
+    const page *p = (const page *)s;
+    const char *cell = (const char *)ptr - WGC_HEADER_SIZE;
+#if WGC_DEBUG_CHECKS
+    /* A page the last collection emptied is quarantined whole, headers
+     * intact (memory tools would see the read: they are told it is free). */
+    if (p->cell_count == 0 && p->cell_size && p->released_epoch + 1 >= heap->epoch &&
+        !mt_active(heap) && cell >= first_cell(p) &&
+        (size_t)(cell - first_cell(p)) % p->cell_size == 0 &&
+        cell + p->cell_size <= (const char *)p + WGC_PAGE_SIZE && *header_of(ptr)) {
+        snprintf(buf, len, "a dead object of type %s, freed by the last "
+                           "collection (which emptied its page)", type_of(ptr)->name);
+        return;
+    }
+#endif
+    if (p->cell_count == 0 || cell < first_cell(p) || cell >= cells_end(p)) {
+        snprintf(buf, len, "in a page of this heap, but at no object");
+        return;
+    }
+    uint64_t offset = (uint64_t)(cell - first_cell(p));
+    uint64_t index = (offset * p->cell_recip) >> 32;
+    const char *start = first_cell(p) + index * p->cell_size + WGC_HEADER_SIZE;
+    if ((const char *)ptr != start) {
+        if (wgc__is_allocated(heap, start))
+            snprintf(buf, len, "%zu bytes inside an object of type %s (an "
+                               "interior pointer)",
+                     (size_t)((const char *)ptr - start), type_of(start)->name);
+        else
+            snprintf(buf, len, "inside a free cell");
+        return;
+    }
+#if WGC_DEBUG_CHECKS
+    size_t g = (size_t)((const char *)ptr - (const char *)p) / WGC_GRANULE;
+    /* A quarantined cell died in the last collection and still has its
+     * header: its type is known for sure. */
+    if ((p->quarantine[g / 64] >> (g % 64)) & 1) {
+        snprintf(buf, len, "a dead object of type %s, freed by the last "
+                           "collection", type_of(ptr)->name);
+        return;
+    }
+#endif
+    snprintf(buf, len, "a free cell (a dead object, freed before the last "
+                       "collection)");
+}
+
+void wgc__explain_slot(const wgc_heap *heap, const void *holder, const void *slot,
+                       char *buf, size_t len)
+{
+    (void)heap;
+    if (!holder) {
+        snprintf(buf, len, "a root slot (handle, frame, kept object or "
+                           "trace_roots) at %p", slot);
+        return;
+    }
+    size_t at = (size_t)((const char *)slot - (const char *)holder);
+    if ((const char *)slot >= (const char *)holder && at < wgc_size_of(holder))
+        snprintf(buf, len, "the field at byte offset %zu of an object of type %s "
+                           "(%p)", at, type_of(holder)->name, holder);
+    else
+        snprintf(buf, len, "a slot at %p, outside the object of type %s (%p) "
+                           "whose trace reported it", slot, type_of(holder)->name,
+                 holder);
 }

@@ -458,6 +458,13 @@ size_t wgc__heap_bytes(const wgc_heap *heap);
 void wgc__allocators_init(wgc_heap *heap);
 void wgc__allocators_retire(wgc_heap *heap);
 bool wgc__is_allocated(const wgc_heap *heap, const void *ptr);
+/* For misuse reports: what `ptr`, a slot's target that is not a live
+ * object, is (another heap's, interior, dead and of which type where debug
+ * builds still know it); and where `slot` is (a root, or the field at an
+ * offset of `holder`). */
+void wgc__explain_target(const wgc_heap *heap, const void *ptr, char *buf, size_t len);
+void wgc__explain_slot(const wgc_heap *heap, const void *holder, const void *slot,
+                       char *buf, size_t len);
 void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out);
 
 /* ============================================================ mark.c */

@@ -143,9 +143,12 @@ static inline void check_slot(wgc_heap *heap, void *slot, void *obj, const char 
 {
 #if WGC_DEBUG_CHECKS
     if (WGC_UNLIKELY(!wgc__is_allocated(heap, obj))) {
-        wgc__misuse(heap, "%s slot %p (in %p, type %s) points at %p, not a live object",
-                    kind, slot, heap->tracing,
-                    heap->tracing ? type_of(heap->tracing)->name : "root", obj);
+        char where[160], what[160];
+        wgc__explain_slot(heap, heap->tracing, slot, where, sizeof where);
+        wgc__explain_target(heap, obj, what, sizeof what);
+        wgc__misuse(heap, "%s slot: %s points at %p, not a live object: %s; "
+                          "likely a missing root (or a missing write barrier)",
+                    kind, where, obj, what);
         abort();
     }
 #else

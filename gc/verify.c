@@ -18,11 +18,14 @@ void wgc__verify_slot(wgc_visitor *v, void *slot, const char *kind)
     void *target = slot_load(slot);
     if (!target || wgc__is_allocated(v->heap, target))
         return;
-    if (st->bad++ == 0)
-        fprintf(stderr, "wgc: verify: %s slot %p in %s %p (%s) points at %p, "
-                "not a live object\n", kind, slot,
-                st->object ? "object" : "roots", st->object,
-                st->object ? type_of(st->object)->name : "-", target);
+    if (st->bad++ == 0) {
+        char where[160], what[160];
+        wgc__explain_slot(v->heap, st->object, slot, where, sizeof where);
+        wgc__explain_target(v->heap, target, what, sizeof what);
+        fprintf(stderr, "wgc: verify: %s slot: %s points at %p, not a live "
+                "object: %s; likely a missing root (or a missing write "
+                "barrier)\n", kind, where, target, what);
+    }
 }
 
 static void verify_object(wgc_heap *heap, void *obj, void *arg)

@@ -85,11 +85,13 @@ Test(debug, misuse_reported_on_stderr_in_debug_builds, .init = cr_redirect_stder
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A holder of one weak slot and one ephemeron (key, value). */
+/* A holder of one weak slot, one ephemeron (key, value) and one strong
+ * slot. */
 typedef struct holder {
     void *weak;
     void *key;
     void *value;
+    void *strong;
 } holder;
 
 static void holder_trace(void *obj, wgc_visitor *v)
@@ -97,6 +99,7 @@ static void holder_trace(void *obj, wgc_visitor *v)
     holder *o = obj;
     wgc_visit_weak(v, &o->weak);
     wgc_visit_ephemeron(v, &o->key, &o->value);
+    wgc_visit(v, &o->strong);
 }
 
 static const wgc_type holder_type = {.name = "holder", .trace = holder_trace};
@@ -221,4 +224,30 @@ Test(debug, good_weak_slots_not_reported)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "status %#x, stderr \"%s\"", status, err);
     cr_assert_str_empty(err);
+}
+
+/* [issue 12.17] A strong slot holding an object the last collection freed
+ * (what a missing root leaves behind) is reported with the holder's type
+ * and the slot's offset, the dead object's former type, and the likely
+ * cause. */
+static void strong_dead(wgc_heap *h, holder *o)
+{
+    void *dead = wgc_alloc(h, &node_type, sizeof(node));
+    wgc_collect(h); /* nothing roots it: a missing root */
+    o->strong = dead;
+}
+
+Test(debug, missing_root_report_names_holder_offset_and_former_type)
+{
+    if (!wgc_debug_checks_enabled())
+        cr_skip_test("release builds do not check slots");
+    int status;
+    const char *err = run_planted(strong_dead, &status);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+              "a dead strong slot did not abort (stderr \"%s\")", err);
+    cr_assert(strstr(err, "field at byte offset 24 of an object of type holder"),
+              "no holder and offset: \"%s\"", err);
+    cr_assert(strstr(err, "a dead object of type node, freed by the last collection"),
+              "no former type: \"%s\"", err);
+    cr_assert(strstr(err, "likely a missing root"), "no cause: \"%s\"", err);
 }
