@@ -10,7 +10,7 @@
  * hash, and a scan of the pool in memory order is far cheaper than a walk
  * of every chain.
  */
-#include "gc/internal.h"
+#include "weak/weak_internal.h"
 
 #define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
 #define NIL UINT32_MAX
@@ -35,8 +35,7 @@ struct wgc_weakmap {
 
 static uint32_t bucket_of(const struct wgc_weakmap *m, const void *key)
 {
-    uint64_t h = ((uintptr_t)key >> 4) * 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(h >> 32) & (m->capacity - 1);
+    return (uint32_t)wgc__addr_hash(key, m->capacity);
 }
 
 static entry *find(const struct wgc_weakmap *m, const void *key)
@@ -218,4 +217,18 @@ bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key)
 size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map)
 {
     return check_map(heap, map) ? map->count : 0;
+}
+
+void wgc__weakmap_shape(const wgc_weakmap *m, wgc__chain_shape *out)
+{
+    *out = (wgc__chain_shape){.buckets = m->capacity};
+    for (uint32_t b = 0; b < m->capacity; b++) {
+        size_t len = 0;
+        for (uint32_t i = m->buckets[b]; i != NIL; i = m->pool[i].next)
+            out->probes += ++len;
+        out->entries += len;
+        out->used += len != 0;
+        if (len > out->longest)
+            out->longest = len;
+    }
 }
