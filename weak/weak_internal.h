@@ -55,14 +55,14 @@ struct wgc_weakref *wgc__weakref_make(wgc_heap *heap, const wgc_type *type,
                                       void *target, void *holdings);
 void wgc__group_unlink(wgc_group *g, group_ref *r);
 
-/* White-box, for tests [H1]: the weak map's chains as lookups walk them. */
-typedef struct wgc__chain_shape {
-    size_t entries;          /* entries in the chains */
-    size_t buckets;          /* bucket count */
-    size_t used;             /* buckets with a nonempty chain */
-    size_t probes;           /* entries compared by a hit on every entry */
-    size_t longest;          /* the longest chain */
-} wgc__chain_shape;
-void wgc__weakmap_shape(const wgc_weakmap *m, wgc__chain_shape *out);
+/* White-box, for tests [H1]: the weak map's slots as lookups probe them. */
+typedef struct wgc__probe_shape {
+    size_t entries;          /* live entries */
+    size_t slots;            /* capacity */
+    size_t used;             /* entries and tombstones */
+    size_t probes;           /* slots read by a hit on every entry */
+    size_t longest;          /* the most slots one hit reads */
+} wgc__probe_shape;
+void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out);
 
 #endif

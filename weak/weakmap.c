@@ -1,80 +1,89 @@
 /*
  * weak/weakmap.c -- a table keyed by object identity whose entries are
- * ephemerons (rules W10 to W13 of docs/weak.md).
+ * ephemerons (rules W12 to W14 and H1 of docs/weak.md).
  *
- * Entries live in a pool chained from buckets by index, so that a
- * collection can empty dead entries (their slots are ephemerons: cleared
- * in the weak step, or by after_weak for those that waited by value [M2])
- * and unlink them afterwards without allocating.  Each
- * entry remembers its bucket: an emptied entry no longer has a key to
- * hash, and a scan of the pool in memory order is far cheaper than a walk
- * of every chain.
+ * Open addressing with linear probing, key and value side by side: a hit
+ * usually reads one slot, the one a plain table would read.  A slot is
+ * FREE (never used since the last rehash), a tombstone (key NULL: deleted,
+ * or emptied by a collection), or an entry.  Emptying is a store of NULL
+ * into the key, which is what the collector's fallback (VISIT_FIX_WEAK)
+ * does to a dead ephemeron anyway: a collection empties entries without
+ * allocating and without moving any, and lookups probe past tombstones.
+ * Rehashing (growing, shrinking, dropping tombstones) happens in `set` and,
+ * where memory allows, in after_weak.
  */
 #include "weak/weak_internal.h"
 
 #define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
-#define NIL UINT32_MAX
+#define FREE ((void *)1)
+#define MIN_CAPACITY 16u
+#define MAX_CAPACITY ((uint32_t)1 << 31)
 
 typedef struct entry {
-    void *key;               /* NULL: free (or emptied by a collection) */
+    void *key;               /* FREE, NULL (a tombstone), or the key */
     void *value;
-    uint32_t next;           /* in its bucket's chain, or the free list */
-    uint32_t bucket;         /* NIL while on the free list */
 } entry;
 
 struct wgc_weakmap {
     special sp;
-    entry *pool;
-    uint32_t *buckets;       /* bucket_count heads, NIL-terminated chains */
-    uint32_t pool_size;      /* entries in use or on the free list */
-    uint32_t capacity;       /* pool capacity == bucket_count */
-    uint32_t count;          /* live entries */
-    uint32_t free_list;
+    entry *slots;
+    uint32_t capacity;       /* a power of two, or 0 before the first set */
+    uint32_t count;          /* entries */
+    uint32_t used;           /* entries and tombstones: at most capacity / 2 */
     bool waited;             /* an entry waited in this collection's marking */
 };
 
-static uint32_t bucket_of(const struct wgc_weakmap *m, const void *key)
+static inline bool is_key(const void *key)
 {
-    return (uint32_t)wgc__addr_hash(key, m->capacity);
+    return (uintptr_t)key > (uintptr_t)FREE;
 }
 
-static entry *find(const struct wgc_weakmap *m, const void *key)
+static inline entry *find(const struct wgc_weakmap *m, const void *key)
 {
     if (!m->capacity)
         return NULL;
-    for (uint32_t i = m->buckets[bucket_of(m, key)]; i != NIL; i = m->pool[i].next)
-        if (m->pool[i].key == key)
-            return &m->pool[i];
-    return NULL;
+    uint32_t mask = m->capacity - 1;
+    for (size_t i = wgc__addr_hash(key, m->capacity);; i = (i + 1) & mask) {
+        entry *e = &m->slots[i];
+        if (e->key == key)
+            return e;
+        if (e->key == FREE)
+            return NULL;
+    }
 }
 
-/* Moves the live entries into tables of `capacity` (a power of two). */
-static bool resize(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
+/* The capacity that holds `count` entries at load 3/8 at most: room for
+ * capacity / 8 more sets (or tombstones) before the next rehash. */
+static uint32_t capacity_for(uint32_t count)
 {
-    entry *pool = wgc__malloc(heap, (size_t)capacity * sizeof *pool);
-    uint32_t *buckets = pool ? wgc__malloc(heap, (size_t)capacity * sizeof *buckets) : NULL;
-    if (!buckets) {
-        free(pool);
+    uint64_t want = MIN_CAPACITY;
+    while (((uint64_t)count + 1) * 8 > want * 3)
+        want *= 2;
+    return want > MAX_CAPACITY ? 0 : (uint32_t)want;
+}
+
+/* Moves the entries into a table of `capacity` (a power of two, room for
+ * them), dropping tombstones. */
+static bool rehash(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
+{
+    entry *slots = capacity ? wgc__malloc(heap, (size_t)capacity * sizeof *slots) : NULL;
+    if (!slots)
         return false;
-    }
-    struct wgc_weakmap fresh = *m;
-    fresh.pool = pool;
-    fresh.buckets = buckets;
-    fresh.capacity = capacity;
-    fresh.pool_size = 0;
-    fresh.free_list = NIL;
-    for (uint32_t b = 0; b < capacity; b++)
-        buckets[b] = NIL;
-    for (uint32_t i = 0; i < m->pool_size; i++) {
-        if (!m->pool[i].key)
+    for (uint32_t i = 0; i < capacity; i++)
+        slots[i] = (entry){FREE, NULL};
+    uint32_t mask = capacity - 1;
+    for (uint32_t i = 0; i < m->capacity; i++) {
+        if (!is_key(m->slots[i].key))
             continue;
-        uint32_t b = bucket_of(&fresh, m->pool[i].key);
-        pool[fresh.pool_size] = (entry){m->pool[i].key, m->pool[i].value, buckets[b], b};
-        buckets[b] = fresh.pool_size++;
+        size_t j = wgc__addr_hash(m->slots[i].key, capacity);
+        while (slots[j].key != FREE)
+            j = (j + 1) & mask;
+        slots[j] = m->slots[i];
     }
-    free(m->pool);
-    free(m->buckets);
-    *m = fresh;
+    free(m->slots);
+    m->slots = slots;
+    m->capacity = capacity;
+    m->used = m->count;
     return true;
 }
 
@@ -84,49 +93,44 @@ static void trace_weakmap(void *obj, wgc_visitor *v)
 {
     struct wgc_weakmap *m = obj;
     bool waited = false;
-    for (uint32_t i = 0; i < m->pool_size; i++)
-        if (m->pool[i].key)
-            waited |= wgc__visit_entry(v, &m->pool[i].key, &m->pool[i].value);
+    for (uint32_t i = 0; i < m->capacity; i++)
+        if (is_key(m->slots[i].key))
+            waited |= wgc__visit_entry(v, &m->slots[i].key, &m->slots[i].value);
     if (waited)
         m->waited = true;
 }
 
 /* After the weak step: empty the entries whose key died while they waited
- * (only when such a key exists, and this map had entries waiting), unlink
- * emptied entries, then shrink [W12]. */
+ * (only when such a key exists, and this map had entries waiting), count
+ * what is left (the fallback may have emptied entries too), then shrink
+ * or drop tombstones [W14]. */
 static void after_weak(wgc_heap *heap, special *sp)
 {
     struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
     bool look = m->waited && heap->ephemeron_entries_died;
     m->waited = false;
-    for (uint32_t i = 0; i < m->pool_size; i++) {
-        entry *e = &m->pool[i];
-        if (look && e->key && !is_marked(heap, e->key)) {
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < m->capacity; i++) {
+        entry *e = &m->slots[i];
+        if (!is_key(e->key))
+            continue;
+        if (look && !is_marked(heap, e->key)) {
             e->key = e->value = NULL;
             heap->stats.weak_slots_cleared++;
-        }
-        if (e->key || e->bucket == NIL)
             continue;
-        uint32_t *link = &m->buckets[e->bucket];
-        while (*link != i)
-            link = &m->pool[*link].next;
-        *link = e->next;
-        *e = (entry){NULL, NULL, m->free_list, NIL};
-        m->free_list = i;
-        m->count--;
+        }
+        count++;
     }
-    uint32_t want = m->capacity;
-    while (want > 16 && m->count < want / 4)
-        want /= 2;
-    if (want < m->capacity)
-        resize(heap, m, want); /* out of memory: stay larger, still correct */
+    m->count = count;
+    if (m->capacity > MIN_CAPACITY &&
+        (count <= m->capacity / 8 || m->used - count >= m->capacity / 4))
+        rehash(heap, m, capacity_for(count)); /* out of memory: still correct */
 }
 
 static void destroy_weakmap(void *obj)
 {
     struct wgc_weakmap *m = obj;
-    free(m->pool);
-    free(m->buckets);
+    free(m->slots);
     wgc__special_remove(&m->sp);
 }
 
@@ -151,7 +155,6 @@ wgc_weakmap *wgc_weakmap_new(wgc_heap *heap)
     struct wgc_weakmap *m = wgc_alloc(heap, &weakmap_type, sizeof *m);
     if (!m)
         return NULL;
-    m->free_list = NIL;
     return wgc__special_add(heap, &m->sp, &weakmap_ops, WGC_SIG_WEAKMAP) ? m : NULL;
 }
 
@@ -162,56 +165,62 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
     if (!key || !wgc__is_allocated(heap, key) ||
         (value && !wgc__is_allocated(heap, value)))
         return wgc__fail(heap, WGC_EINVAL);
-    entry *e = find(map, key);
-    if (e) {
-        e->value = value;
-        return true;
+    /* One walk finds the key or the slot for it: the first tombstone, else
+     * the FREE slot that ends the walk. */
+    entry *slot = NULL;
+    if (map->capacity) {
+        uint32_t mask = map->capacity - 1;
+        for (size_t i = wgc__addr_hash(key, map->capacity);; i = (i + 1) & mask) {
+            entry *e = &map->slots[i];
+            if (e->key == key) {
+                e->value = value;
+                return true;
+            }
+            if (!e->key && !slot)
+                slot = e;
+            if (e->key == FREE) {
+                slot = slot ? slot : e;
+                break;
+            }
+        }
     }
-    if (map->free_list == NIL && map->pool_size == map->capacity) {
-        if (map->capacity >= (UINT32_MAX >> 2) ||
-            !resize(heap, map, map->capacity ? map->capacity * 2 : 16))
+    if (!slot || (slot->key == FREE && ((uint64_t)map->used + 1) * 2 > map->capacity)) {
+        uint32_t capacity = capacity_for(map->count + 1);
+        if (!capacity || !rehash(heap, map, capacity))
             return wgc__fail(heap, WGC_ENOMEM);
+        size_t i = wgc__addr_hash(key, map->capacity);
+        while (map->slots[i].key != FREE)
+            i = (i + 1) & (map->capacity - 1);
+        slot = &map->slots[i];
     }
-    uint32_t i = map->free_list;
-    if (i != NIL)
-        map->free_list = map->pool[i].next;
-    else
-        i = map->pool_size++;
-    uint32_t b = bucket_of(map, key);
-    map->pool[i] = (entry){key, value, map->buckets[b], b};
-    map->buckets[b] = i;
+    if (slot->key == FREE)
+        map->used++;
+    *slot = (entry){key, value};
     map->count++;
     return true;
 }
 
 void *wgc_weakmap_get(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    entry *e = key && check_map(heap, map) ? find(map, key) : NULL;
+    entry *e = is_key(key) && check_map(heap, map) ? find(map, key) : NULL;
     return e ? e->value : NULL;
 }
 
 bool wgc_weakmap_has(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    return key && check_map(heap, map) && find(map, key);
+    return is_key(key) && check_map(heap, map) && find(map, key);
 }
 
 bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    if (!key || !wgc__enter(heap) || !check_map(heap, map) || !map->capacity)
+    if (!is_key(key) || !wgc__enter(heap) || !check_map(heap, map))
         return false;
-    for (uint32_t *link = &map->buckets[bucket_of(map, key)]; *link != NIL;
-         link = &map->pool[*link].next) {
-        entry *e = &map->pool[*link];
-        if (e->key != key)
-            continue;
-        uint32_t i = *link;
-        *link = e->next;
-        *e = (entry){NULL, NULL, map->free_list, NIL};
-        map->free_list = i;
-        map->count--;
-        return true;
-    }
-    return false;
+    entry *e = find(map, key);
+    if (!e)
+        return false;
+    *e = (entry){NULL, NULL};
+    map->count--;
+    return true;
 }
 
 size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map)
@@ -219,16 +228,17 @@ size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map)
     return check_map(heap, map) ? map->count : 0;
 }
 
-void wgc__weakmap_shape(const wgc_weakmap *m, wgc__chain_shape *out)
+void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out)
 {
-    *out = (wgc__chain_shape){.buckets = m->capacity};
-    for (uint32_t b = 0; b < m->capacity; b++) {
-        size_t len = 0;
-        for (uint32_t i = m->buckets[b]; i != NIL; i = m->pool[i].next)
-            out->probes += ++len;
-        out->entries += len;
-        out->used += len != 0;
-        if (len > out->longest)
-            out->longest = len;
+    *out = (wgc__probe_shape){.slots = m->capacity, .used = m->used};
+    for (uint32_t i = 0; i < m->capacity; i++) {
+        if (!is_key(m->slots[i].key))
+            continue;
+        size_t home = wgc__addr_hash(m->slots[i].key, m->capacity);
+        size_t walk = ((i - home) & (m->capacity - 1)) + 1;
+        out->entries++;
+        out->probes += walk;
+        if (walk > out->longest)
+            out->longest = walk;
     }
 }
