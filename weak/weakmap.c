@@ -4,18 +4,21 @@
  *
  * Open addressing with linear probing, key and value side by side: a hit
  * usually reads one slot, the one a plain table would read.  A slot is
- * FREE (never used since the last rehash), a tombstone (key NULL: deleted,
- * or emptied by a collection), or an entry.  Emptying is a store of NULL
- * into the key, which is what the collector's fallback (VISIT_FIX_WEAK)
- * does to a dead ephemeron anyway: a collection empties entries without
- * allocating and without moving any, and lookups probe past tombstones.
+ * FREE (never used since the last rehash; its value is never read), a
+ * tombstone (key NULL: deleted, or emptied by a collection), or an entry.
+ * Emptying is a store of NULL into the key, which is what the collector's
+ * fallback (VISIT_FIX_WEAK) does to a dead ephemeron anyway: a collection
+ * empties entries without allocating and without moving any, and lookups
+ * probe past tombstones.  So FREE cannot be NULL.
  * Rehashing (growing, shrinking, dropping tombstones) happens in `set` and,
  * where memory allows, in after_weak.
  */
 #include "weak/weak_internal.h"
 
 #define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
-#define FREE ((void *)1)
+/* Every byte 0x01: a table is made FREE by memset, and no object (16-byte
+ * aligned) has this address. */
+#define FREE ((void *)(UINTPTR_MAX / 0xff))
 #define MIN_CAPACITY 16u
 #define MAX_CAPACITY ((uint32_t)1 << 31)
 
@@ -35,7 +38,7 @@ struct wgc_weakmap {
 
 static inline bool is_key(const void *key)
 {
-    return (uintptr_t)key > (uintptr_t)FREE;
+    return key && key != FREE;
 }
 
 static inline entry *find(const struct wgc_weakmap *m, const void *key)
@@ -69,8 +72,7 @@ static bool rehash(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
     entry *slots = capacity ? wgc__malloc(heap, (size_t)capacity * sizeof *slots) : NULL;
     if (!slots)
         return false;
-    for (uint32_t i = 0; i < capacity; i++)
-        slots[i] = (entry){FREE, NULL};
+    memset(slots, 0x01, (size_t)capacity * sizeof *slots); /* FREE keys */
     uint32_t mask = capacity - 1;
     for (uint32_t i = 0; i < m->capacity; i++) {
         if (!is_key(m->slots[i].key))
