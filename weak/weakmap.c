@@ -2,37 +2,57 @@
  * weak/weakmap.c -- a table keyed by object identity whose entries are
  * ephemerons (rules W12 to W14 and H1 of docs/weak.md).
  *
- * Open addressing with linear probing, key and value side by side: a hit
- * usually reads one slot, the one a plain table would read.  A slot is
- * FREE (never used since the last rehash; its value is never read), a
- * tombstone (key NULL: deleted, or emptied by a collection), or an entry.
- * Emptying is a store of NULL into the key, which is what the collector's
- * fallback (VISIT_FIX_WEAK) does to a dead ephemeron anyway: a collection
- * empties entries without allocating and without moving any, and lookups
- * probe past tombstones.  So FREE cannot be NULL.
- * Rehashing (growing, shrinking, dropping tombstones) happens in `set` and,
- * where memory allows, in after_weak.
+ * Two arrays.  The pool holds the entries, in the order they were made
+ * (free ones reused): it is what the collector traces, so a map whose keys
+ * were made and inserted in the same order is traced in address order, as
+ * marking likes it.  The index is open addressing with linear probing at
+ * load 1/2 at most, each slot a copy of its entry's key and value: a hit
+ * reads one slot, the one a plain table would read, and no entry.  (A
+ * table traced in hash order made every collection of a large map jump
+ * around its keys; chains from buckets made every lookup jump through
+ * the pool.)
+ *
+ * A slot is FREE (never used since the last rehash; its value is never
+ * read), a tombstone (key NULL) or a copy.  The collector empties a dead
+ * entry by storing NULL into its key and value (after_weak, or the
+ * fallback pass VISIT_FIX_WEAK); after_weak then turns its slot into a
+ * tombstone and frees the entry: no memory needed, nothing moved, and
+ * no user code runs in between, so the copies are never seen stale.
+ * Rehashing (growing, shrinking, dropping tombstones, compacting the pool
+ * in order) happens in `set` and, where memory allows, in after_weak.
  */
 #include "weak/weak_internal.h"
 
 #define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
-/* Every byte 0x01: a table is made FREE by memset, and no object (16-byte
+/* Every byte 0x01: an index is made FREE by memset, and no object (16-byte
  * aligned) has this address. */
 #define FREE ((void *)(UINTPTR_MAX / 0xff))
+#define NIL UINT32_MAX
 #define MIN_CAPACITY 16u
 #define MAX_CAPACITY ((uint32_t)1 << 31)
 
 typedef struct entry {
-    void *key;               /* FREE, NULL (a tombstone), or the key */
+    void *key;               /* NULL: free, or emptied by a collection */
     void *value;
+    uint32_t slot;           /* its index slot; NIL while free */
+    uint32_t next;           /* the free list */
 } entry;
+
+typedef struct slot {
+    void *key;               /* FREE, NULL (a tombstone), or a key */
+    void *value;
+} slot;
 
 struct wgc_weakmap {
     special sp;
-    entry *slots;
+    slot *slots;             /* the index: capacity slots */
+    uint32_t *owner;         /* owner[s]: the entry whose copy slot s holds */
+    entry *pool;             /* capacity / 2 entries: used never exceeds it */
     uint32_t capacity;       /* a power of two, or 0 before the first set */
     uint32_t count;          /* entries */
-    uint32_t used;           /* entries and tombstones: at most capacity / 2 */
+    uint32_t used;           /* slots with copies or tombstones: <= capacity / 2 */
+    uint32_t pool_size;      /* entries in use or on the free list */
+    uint32_t free_list;
     bool waited;             /* an entry waited in this collection's marking */
 };
 
@@ -41,17 +61,17 @@ static inline bool is_key(const void *key)
     return key && key != FREE;
 }
 
-static inline entry *find(const struct wgc_weakmap *m, const void *key)
+/* The slot holding `key`, or NIL. */
+static inline uint32_t find(const struct wgc_weakmap *m, const void *key)
 {
     if (!m->capacity)
-        return NULL;
+        return NIL;
     uint32_t mask = m->capacity - 1;
     for (size_t i = wgc__addr_hash(key, m->capacity);; i = (i + 1) & mask) {
-        entry *e = &m->slots[i];
-        if (e->key == key)
-            return e;
-        if (e->key == FREE)
-            return NULL;
+        if (m->slots[i].key == key)
+            return (uint32_t)i;
+        if (m->slots[i].key == FREE)
+            return NIL;
     }
 }
 
@@ -65,27 +85,50 @@ static uint32_t capacity_for(uint32_t count)
     return want > MAX_CAPACITY ? 0 : (uint32_t)want;
 }
 
-/* Moves the entries into a table of `capacity` (a power of two, room for
- * them), dropping tombstones. */
+/* Copies entry `e` (number i of pool) into a FREE slot of the index. */
+static void index_put(slot *slots, uint32_t *owner, uint32_t capacity,
+                      entry *e, uint32_t i)
+{
+    size_t s = wgc__addr_hash(e->key, capacity);
+    while (slots[s].key != FREE)
+        s = (s + 1) & (capacity - 1);
+    slots[s] = (slot){e->key, e->value};
+    owner[s] = i;
+    e->slot = (uint32_t)s;
+}
+
+/* Moves the entries, in order, into tables for `capacity` (a power of two
+ * with room for them), dropping tombstones and free entries. */
 static bool rehash(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
 {
-    entry *slots = capacity ? wgc__malloc(heap, (size_t)capacity * sizeof *slots) : NULL;
-    if (!slots)
+    if (!capacity)
         return false;
+    slot *slots = wgc__malloc(heap, (size_t)capacity * sizeof *slots);
+    uint32_t *owner = slots ? wgc__malloc(heap, (size_t)capacity * sizeof *owner) : NULL;
+    entry *pool = owner ? wgc__malloc(heap, (size_t)capacity / 2 * sizeof *pool) : NULL;
+    if (!pool) {
+        free(slots);
+        free(owner);
+        return false;
+    }
     memset(slots, 0x01, (size_t)capacity * sizeof *slots); /* FREE keys */
-    uint32_t mask = capacity - 1;
-    for (uint32_t i = 0; i < m->capacity; i++) {
-        if (!is_key(m->slots[i].key))
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->pool_size; i++) {
+        if (!m->pool[i].key)
             continue;
-        size_t j = wgc__addr_hash(m->slots[i].key, capacity);
-        while (slots[j].key != FREE)
-            j = (j + 1) & mask;
-        slots[j] = m->slots[i];
+        pool[n] = (entry){m->pool[i].key, m->pool[i].value, NIL, NIL};
+        index_put(slots, owner, capacity, &pool[n], n);
+        n++;
     }
     free(m->slots);
+    free(m->owner);
+    free(m->pool);
     m->slots = slots;
+    m->owner = owner;
+    m->pool = pool;
     m->capacity = capacity;
-    m->used = m->count;
+    m->used = m->count = m->pool_size = n;
+    m->free_list = NIL;
     return true;
 }
 
@@ -95,44 +138,48 @@ static void trace_weakmap(void *obj, wgc_visitor *v)
 {
     struct wgc_weakmap *m = obj;
     bool waited = false;
-    for (uint32_t i = 0; i < m->capacity; i++)
-        if (is_key(m->slots[i].key))
-            waited |= wgc__visit_entry(v, &m->slots[i].key, &m->slots[i].value);
+    for (uint32_t i = 0; i < m->pool_size; i++)
+        if (m->pool[i].key)
+            waited |= wgc__visit_entry(v, &m->pool[i].key, &m->pool[i].value);
     if (waited)
         m->waited = true;
 }
 
 /* After the weak step: empty the entries whose key died while they waited
- * (only when such a key exists, and this map had entries waiting), count
- * what is left (the fallback may have emptied entries too), then shrink
- * or drop tombstones [W14]. */
+ * (only when such a key exists, and this map had entries waiting), turn
+ * the slots of emptied entries (also those the fallback pass emptied) into
+ * tombstones and free the entries, then shrink or drop tombstones [W14]. */
 static void after_weak(wgc_heap *heap, special *sp)
 {
     struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
     bool look = m->waited && heap->ephemeron_entries_died;
     m->waited = false;
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < m->capacity; i++) {
-        entry *e = &m->slots[i];
-        if (!is_key(e->key))
+    for (uint32_t i = 0; i < m->pool_size; i++) {
+        entry *e = &m->pool[i];
+        if (e->slot == NIL)
             continue;
-        if (look && !is_marked(heap, e->key)) {
+        if (look && e->key && !is_marked(heap, e->key)) {
             e->key = e->value = NULL;
             heap->stats.weak_slots_cleared++;
-            continue;
         }
-        count++;
+        if (e->key)
+            continue;
+        m->slots[e->slot] = (slot){NULL, NULL};
+        *e = (entry){NULL, NULL, NIL, m->free_list};
+        m->free_list = i;
+        m->count--;
     }
-    m->count = count;
     if (m->capacity > MIN_CAPACITY &&
-        (count <= m->capacity / 8 || m->used - count >= m->capacity / 4))
-        rehash(heap, m, capacity_for(count)); /* out of memory: still correct */
+        (m->count <= m->capacity / 8 || m->used - m->count >= m->capacity / 4))
+        rehash(heap, m, capacity_for(m->count)); /* out of memory: still correct */
 }
 
 static void destroy_weakmap(void *obj)
 {
     struct wgc_weakmap *m = obj;
     free(m->slots);
+    free(m->owner);
+    free(m->pool);
     wgc__special_remove(&m->sp);
 }
 
@@ -157,6 +204,7 @@ wgc_weakmap *wgc_weakmap_new(wgc_heap *heap)
     struct wgc_weakmap *m = wgc_alloc(heap, &weakmap_type, sizeof *m);
     if (!m)
         return NULL;
+    m->free_list = NIL;
     return wgc__special_add(heap, &m->sp, &weakmap_ops, WGC_SIG_WEAKMAP) ? m : NULL;
 }
 
@@ -169,58 +217,69 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
         return wgc__fail(heap, WGC_EINVAL);
     /* One walk finds the key or the slot for it: the first tombstone, else
      * the FREE slot that ends the walk. */
-    entry *slot = NULL;
+    size_t at = NIL;
     if (map->capacity) {
         uint32_t mask = map->capacity - 1;
         for (size_t i = wgc__addr_hash(key, map->capacity);; i = (i + 1) & mask) {
-            entry *e = &map->slots[i];
-            if (e->key == key) {
-                e->value = value;
+            slot *sl = &map->slots[i];
+            if (sl->key == key) {
+                sl->value = value;
+                map->pool[map->owner[i]].value = value;
                 return true;
             }
-            if (!e->key && !slot)
-                slot = e;
-            if (e->key == FREE) {
-                slot = slot ? slot : e;
+            if (!sl->key && at == NIL)
+                at = i;
+            if (sl->key == FREE) {
+                at = at == NIL ? i : at;
                 break;
             }
         }
     }
-    if (!slot || (slot->key == FREE && ((uint64_t)map->used + 1) * 2 > map->capacity)) {
-        uint32_t capacity = capacity_for(map->count + 1);
-        if (!capacity || !rehash(heap, map, capacity))
+    if (at == NIL ||
+        (map->slots[at].key == FREE && ((uint64_t)map->used + 1) * 2 > map->capacity)) {
+        if (!rehash(heap, map, capacity_for(map->count + 1)))
             return wgc__fail(heap, WGC_ENOMEM);
-        size_t i = wgc__addr_hash(key, map->capacity);
-        while (map->slots[i].key != FREE)
-            i = (i + 1) & (map->capacity - 1);
-        slot = &map->slots[i];
+        at = wgc__addr_hash(key, map->capacity);
+        while (map->slots[at].key != FREE)
+            at = (at + 1) & (map->capacity - 1);
     }
-    if (slot->key == FREE)
+    /* used <= capacity / 2 bounds the entries: the pool has room. */
+    uint32_t e = map->free_list;
+    if (e != NIL)
+        map->free_list = map->pool[e].next;
+    else
+        e = map->pool_size++;
+    if (map->slots[at].key == FREE)
         map->used++;
-    *slot = (entry){key, value};
+    map->slots[at] = (slot){key, value};
+    map->owner[at] = e;
+    map->pool[e] = (entry){key, value, (uint32_t)at, NIL};
     map->count++;
     return true;
 }
 
 void *wgc_weakmap_get(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    entry *e = is_key(key) && check_map(heap, map) ? find(map, key) : NULL;
-    return e ? e->value : NULL;
+    uint32_t s = is_key(key) && check_map(heap, map) ? find(map, key) : NIL;
+    return s != NIL ? map->slots[s].value : NULL;
 }
 
 bool wgc_weakmap_has(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    return is_key(key) && check_map(heap, map) && find(map, key);
+    return is_key(key) && check_map(heap, map) && find(map, key) != NIL;
 }
 
 bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
     if (!is_key(key) || !wgc__enter(heap) || !check_map(heap, map))
         return false;
-    entry *e = find(map, key);
-    if (!e)
+    uint32_t s = find(map, key);
+    if (s == NIL)
         return false;
-    *e = (entry){NULL, NULL};
+    uint32_t e = map->owner[s];
+    map->slots[s] = (slot){NULL, NULL};
+    map->pool[e] = (entry){NULL, NULL, NIL, map->free_list};
+    map->free_list = e;
     map->count--;
     return true;
 }
