@@ -66,6 +66,7 @@ static void check_map_spread(size_t size, unsigned pad)
     printf("weak map, %u keys of %zu bytes, pad %u: %zu slots, %.3f read per "
            "hit, longest %zu\n", KEYS, size, pad, s.slots, per_hit, s.longest);
     cr_assert_eq(s.entries, KEYS);
+    cr_assert_eq(s.mismatches, 0, "the index and the pool disagree");
     cr_assert_eq(s.slots, 2 * KEYS, "the map should be at load 1/2 here");
     cr_assert_leq(per_hit, 1.7, "%zu-byte keys: %.3f slots read per hit "
                   "(random keys: 1.5)", size, per_hit);
@@ -108,6 +109,7 @@ Test(hash, H1_weakmap_after_shrink)
     wgc__probe_shape s;
     wgc__weakmap_shape(m, &s);
     cr_assert_eq(s.entries, KEYS / 8);
+    cr_assert_eq(s.mismatches, 0, "the index and the pool disagree");
     cr_assert_eq(s.used, KEYS / 8, "the shrink dropped the tombstones");
     cr_assert_eq(s.slots, KEYS / 2);
     cr_assert_leq((double)s.probes / (double)s.entries, 1.3,
@@ -252,10 +254,15 @@ static void check_tombstones(bool without_memory)
     }
     for (int i = 0; i < N; i += 4)
         cr_assert(wgc_weakmap_set(h, m, keys[i], NULL));
+    for (int i = 2; i < N; i += 4) /* replaced: index and pool both */
+        cr_assert(wgc_weakmap_set(h, m, keys[i], keys[i - 2]));
     cr_assert_eq(wgc_weakmap_count(h, m), N / 2);
+    for (int i = 2; i < N; i += 4)
+        cr_assert_eq(wgc_weakmap_get(h, m, keys[i]), keys[i - 2]);
     wgc__probe_shape s;
     wgc__weakmap_shape(m, &s);
     cr_assert_eq(s.entries, N / 2);
+    cr_assert_eq(s.mismatches, 0, "the index and the pool disagree");
     cr_assert_leq(s.used * 2, s.slots);
     for (int i = 0; i < N; i += 2)
         cr_assert(wgc_weakmap_has(h, m, keys[i]), "key %d", i);

@@ -62,6 +62,8 @@ typedef struct wgc__probe_shape {
     size_t used;             /* entries and tombstones */
     size_t probes;           /* slots read by a hit on every entry */
     size_t longest;          /* the most slots one hit reads */
+    size_t mismatches;       /* slots whose entry disagrees, and 1 if the
+                              * pool's entries are not `count` */
 } wgc__probe_shape;
 void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out);
 

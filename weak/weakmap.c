@@ -292,11 +292,20 @@ size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map)
 void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out)
 {
     *out = (wgc__probe_shape){.slots = m->capacity, .used = m->used};
+    size_t in_pool = 0;
+    for (uint32_t i = 0; i < m->pool_size; i++)
+        in_pool += m->pool[i].key != NULL;
+    if (in_pool != m->count)
+        out->mismatches++;
     for (uint32_t i = 0; i < m->capacity; i++) {
         if (!is_key(m->slots[i].key))
             continue;
         size_t home = wgc__addr_hash(m->slots[i].key, m->capacity);
         size_t walk = ((i - home) & (m->capacity - 1)) + 1;
+        const entry *e = &m->pool[m->owner[i]];
+        if (m->owner[i] >= m->pool_size || e->key != m->slots[i].key ||
+            e->value != m->slots[i].value || e->slot != i)
+            out->mismatches++;
         out->entries++;
         out->probes += walk;
         if (walk > out->longest)
