@@ -69,8 +69,7 @@ struct wgc_registry {
 
 static uint32_t token_hash(const void *token, uint32_t capacity)
 {
-    return (uint32_t)((((uintptr_t)token >> 4) * 0x9e3779b97f4a7c15ull) >> 32) &
-           (capacity - 1);
+    return (uint32_t)wgc__addr_hash(token, capacity);
 }
 
 static token_slot *token_find(const wgc_registry *r, const void *token)

@@ -28,6 +28,7 @@
 
 #include "wgc.h"
 #include "wgc_build_config.h"
+#include "gc/hash.h"
 
 #include <stdlib.h>
 #include <string.h>

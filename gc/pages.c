@@ -15,7 +15,7 @@
 
 static size_t hash_span(uintptr_t addr, size_t mask)
 {
-    return (size_t)((addr >> WGC_PAGE_SHIFT) * 0x9e3779b97f4a7c15ull) & mask;
+    return wgc__addr_hash((const void *)addr, mask + 1);
 }
 
 static void table_put(uintptr_t *slots, size_t capacity, uintptr_t addr)

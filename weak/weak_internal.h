@@ -63,4 +63,16 @@ static inline void wgc__group_ref_release(group_ref *r)
     r->ref.flags &= ~(uintptr_t)REF_HOLDINGS_TRACED;
 }
 
+/* White-box, for tests [A1]: the weak map's slots as lookups probe them. */
+typedef struct wgc__probe_shape {
+    size_t entries;          /* live entries */
+    size_t slots;            /* capacity */
+    size_t used;             /* entries and tombstones */
+    size_t probes;           /* slots read by a hit on every entry */
+    size_t longest;          /* the most slots one hit reads */
+    size_t mismatches;       /* slots whose entry disagrees, and 1 if the
+                              * pool's entries are not `count` */
+} wgc__probe_shape;
+void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out);
+
 #endif

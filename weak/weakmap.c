@@ -1,81 +1,134 @@
 /*
  * weak/weakmap.c -- a table keyed by object identity whose entries are
- * ephemerons (rules W10 to W13 of docs/weak.md).
+ * ephemerons (rules W12 to W14 and A1 of docs/weak.md).
  *
- * Entries live in a pool chained from buckets by index, so that a
- * collection can empty dead entries (their slots are ephemerons: cleared
- * in the weak step, or by after_weak for those that waited by value [M2])
- * and unlink them afterwards without allocating.  Each
- * entry remembers its bucket: an emptied entry no longer has a key to
- * hash, and a scan of the pool in memory order is far cheaper than a walk
- * of every chain.
+ * Two arrays.  The pool holds the entries, in the order they were made
+ * (free ones reused): it is what the collector traces, so a map whose keys
+ * were made and inserted in the same order is traced in address order, as
+ * marking likes it.  The index is open addressing with linear probing at
+ * load 1/2 at most, each slot a copy of its entry's key and value: a hit
+ * reads one slot, the one a plain table would read, and no entry.  (A
+ * table traced in hash order made every collection of a large map jump
+ * around its keys; chains from buckets made every lookup jump through
+ * the pool.)
+ *
+ * A slot is FREE (never used since the last rehash; its value is never
+ * read), a tombstone (key NULL) or a copy.  The collector empties a dead
+ * entry by storing NULL into its key and value (after_weak, or the
+ * fallback pass VISIT_FIX_WEAK); after_weak then turns its slot into a
+ * tombstone and frees the entry: no memory needed, nothing moved, and
+ * no user code runs in between, so the copies are never seen stale.
+ * Rehashing (growing, shrinking, dropping tombstones, compacting the pool
+ * in order) happens in `set` and, where memory allows, in after_weak.
  */
-#include "gc/internal.h"
+#include "weak/weak_internal.h"
 
 #define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
+/* Every byte 0x01: an index is made FREE by memset, and no object (16-byte
+ * aligned) has this address. */
+#define FREE ((void *)(UINTPTR_MAX / 0xff))
 #define NIL UINT32_MAX
+#define MIN_CAPACITY 16u
+#define MAX_CAPACITY ((uint32_t)1 << 31)
 
 typedef struct entry {
-    void *key;               /* NULL: free (or emptied by a collection) */
+    void *key;               /* NULL: free, or emptied by a collection */
     void *value;
-    uint32_t next;           /* in its bucket's chain, or the free list */
-    uint32_t bucket;         /* NIL while on the free list */
+    uint32_t slot;           /* its index slot; NIL while free */
+    uint32_t next;           /* the free list */
 } entry;
+
+typedef struct slot {
+    void *key;               /* FREE, NULL (a tombstone), or a key */
+    void *value;
+} slot;
 
 struct wgc_weakmap {
     special sp;
-    entry *pool;
-    uint32_t *buckets;       /* bucket_count heads, NIL-terminated chains */
+    slot *slots;             /* the index: capacity slots */
+    uint32_t *owner;         /* owner[s]: the entry whose copy slot s holds */
+    entry *pool;             /* capacity / 2 entries: used never exceeds it */
+    uint32_t capacity;       /* a power of two, or 0 before the first set */
+    uint32_t count;          /* entries */
+    uint32_t used;           /* slots with copies or tombstones: <= capacity / 2 */
     uint32_t pool_size;      /* entries in use or on the free list */
-    uint32_t capacity;       /* pool capacity == bucket_count */
-    uint32_t count;          /* live entries */
     uint32_t free_list;
     bool waited;             /* an entry waited in this collection's marking */
 };
 
-static uint32_t bucket_of(const struct wgc_weakmap *m, const void *key)
+static inline bool is_key(const void *key)
 {
-    uint64_t h = ((uintptr_t)key >> 4) * 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(h >> 32) & (m->capacity - 1);
+    return key && key != FREE;
 }
 
-static entry *find(const struct wgc_weakmap *m, const void *key)
+/* The slot holding `key`, or NIL. */
+static inline uint32_t find(const struct wgc_weakmap *m, const void *key)
 {
     if (!m->capacity)
-        return NULL;
-    for (uint32_t i = m->buckets[bucket_of(m, key)]; i != NIL; i = m->pool[i].next)
-        if (m->pool[i].key == key)
-            return &m->pool[i];
-    return NULL;
+        return NIL;
+    uint32_t mask = m->capacity - 1;
+    for (size_t i = wgc__addr_hash(key, m->capacity);; i = (i + 1) & mask) {
+        if (m->slots[i].key == key)
+            return (uint32_t)i;
+        if (m->slots[i].key == FREE)
+            return NIL;
+    }
 }
 
-/* Moves the live entries into tables of `capacity` (a power of two). */
-static bool resize(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
+/* The capacity that holds `count` entries at load 3/8 at most: room for
+ * capacity / 8 more sets (or tombstones) before the next rehash. */
+static uint32_t capacity_for(uint32_t count)
 {
-    entry *pool = wgc__malloc(heap, (size_t)capacity * sizeof *pool);
-    uint32_t *buckets = pool ? wgc__malloc(heap, (size_t)capacity * sizeof *buckets) : NULL;
-    if (!buckets) {
-        free(pool);
+    uint64_t want = MIN_CAPACITY;
+    while (((uint64_t)count + 1) * 8 > want * 3)
+        want *= 2;
+    return want > MAX_CAPACITY ? 0 : (uint32_t)want;
+}
+
+/* Copies entry `e` (number i of pool) into a FREE slot of the index. */
+static void index_put(slot *slots, uint32_t *owner, uint32_t capacity,
+                      entry *e, uint32_t i)
+{
+    size_t s = wgc__addr_hash(e->key, capacity);
+    while (slots[s].key != FREE)
+        s = (s + 1) & (capacity - 1);
+    slots[s] = (slot){e->key, e->value};
+    owner[s] = i;
+    e->slot = (uint32_t)s;
+}
+
+/* Moves the entries, in order, into tables for `capacity` (a power of two
+ * with room for them), dropping tombstones and free entries. */
+static bool rehash(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
+{
+    if (!capacity)
+        return false;
+    slot *slots = wgc__malloc(heap, (size_t)capacity * sizeof *slots);
+    uint32_t *owner = slots ? wgc__malloc(heap, (size_t)capacity * sizeof *owner) : NULL;
+    entry *pool = owner ? wgc__malloc(heap, (size_t)capacity / 2 * sizeof *pool) : NULL;
+    if (!pool) {
+        free(slots);
+        free(owner);
         return false;
     }
-    struct wgc_weakmap fresh = *m;
-    fresh.pool = pool;
-    fresh.buckets = buckets;
-    fresh.capacity = capacity;
-    fresh.pool_size = 0;
-    fresh.free_list = NIL;
-    for (uint32_t b = 0; b < capacity; b++)
-        buckets[b] = NIL;
+    memset(slots, 0x01, (size_t)capacity * sizeof *slots); /* FREE keys */
+    uint32_t n = 0;
     for (uint32_t i = 0; i < m->pool_size; i++) {
         if (!m->pool[i].key)
             continue;
-        uint32_t b = bucket_of(&fresh, m->pool[i].key);
-        pool[fresh.pool_size] = (entry){m->pool[i].key, m->pool[i].value, buckets[b], b};
-        buckets[b] = fresh.pool_size++;
+        pool[n] = (entry){m->pool[i].key, m->pool[i].value, NIL, NIL};
+        index_put(slots, owner, capacity, &pool[n], n);
+        n++;
     }
+    free(m->slots);
+    free(m->owner);
     free(m->pool);
-    free(m->buckets);
-    *m = fresh;
+    m->slots = slots;
+    m->owner = owner;
+    m->pool = pool;
+    m->capacity = capacity;
+    m->used = m->count = m->pool_size = n;
+    m->free_list = NIL;
     return true;
 }
 
@@ -93,8 +146,9 @@ static void trace_weakmap(void *obj, wgc_visitor *v)
 }
 
 /* After the weak step: empty the entries whose key died while they waited
- * (only when such a key exists, and this map had entries waiting), unlink
- * emptied entries, then shrink [W12]. */
+ * (only when such a key exists, and this map had entries waiting), turn
+ * the slots of emptied entries (also those the fallback pass emptied) into
+ * tombstones and free the entries, then shrink or drop tombstones [W14]. */
 static void after_weak(wgc_heap *heap, special *sp)
 {
     struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
@@ -102,32 +156,30 @@ static void after_weak(wgc_heap *heap, special *sp)
     m->waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++) {
         entry *e = &m->pool[i];
+        if (e->slot == NIL)
+            continue;
         if (look && e->key && !is_marked(heap, e->key)) {
             e->key = e->value = NULL;
             heap->stats.weak_slots_cleared++;
         }
-        if (e->key || e->bucket == NIL)
+        if (e->key)
             continue;
-        uint32_t *link = &m->buckets[e->bucket];
-        while (*link != i)
-            link = &m->pool[*link].next;
-        *link = e->next;
-        *e = (entry){NULL, NULL, m->free_list, NIL};
+        m->slots[e->slot] = (slot){NULL, NULL};
+        *e = (entry){NULL, NULL, NIL, m->free_list};
         m->free_list = i;
         m->count--;
     }
-    uint32_t want = m->capacity;
-    while (want > 16 && m->count < want / 4)
-        want /= 2;
-    if (want < m->capacity)
-        resize(heap, m, want); /* out of memory: stay larger, still correct */
+    if (m->capacity > MIN_CAPACITY &&
+        (m->count <= m->capacity / 8 || m->used - m->count >= m->capacity / 4))
+        rehash(heap, m, capacity_for(m->count)); /* out of memory: still correct */
 }
 
 static void destroy_weakmap(void *obj)
 {
     struct wgc_weakmap *m = obj;
+    free(m->slots);
+    free(m->owner);
     free(m->pool);
-    free(m->buckets);
     wgc__special_remove(&m->sp);
 }
 
@@ -167,25 +219,46 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
     if (!key || !wgc__is_allocated(heap, key) ||
         (value && !wgc__is_allocated(heap, value)))
         return wgc__fail(heap, WGC_EINVAL);
-    entry *e = find(map, key);
-    if (e) {
-        e->value = value;
-        wgc_write_barrier(heap, map); /* [G6] the entries are the map's fields */
-        return true;
+    /* One walk finds the key or the slot for it: the first tombstone, else
+     * the FREE slot that ends the walk. */
+    size_t at = NIL;
+    if (map->capacity) {
+        uint32_t mask = map->capacity - 1;
+        for (size_t i = wgc__addr_hash(key, map->capacity);; i = (i + 1) & mask) {
+            slot *sl = &map->slots[i];
+            if (sl->key == key) {
+                sl->value = value;
+                map->pool[map->owner[i]].value = value;
+                wgc_write_barrier(heap, map); /* [G6] the entries are the map's fields */
+                return true;
+            }
+            if (!sl->key && at == NIL)
+                at = i;
+            if (sl->key == FREE) {
+                at = at == NIL ? i : at;
+                break;
+            }
+        }
     }
-    if (map->free_list == NIL && map->pool_size == map->capacity) {
-        if (map->capacity >= (UINT32_MAX >> 2) ||
-            !resize(heap, map, map->capacity ? map->capacity * 2 : 16))
+    if (at == NIL ||
+        (map->slots[at].key == FREE && ((uint64_t)map->used + 1) * 2 > map->capacity)) {
+        if (!rehash(heap, map, capacity_for(map->count + 1)))
             return wgc__fail(heap, WGC_ENOMEM);
+        at = wgc__addr_hash(key, map->capacity);
+        while (map->slots[at].key != FREE)
+            at = (at + 1) & (map->capacity - 1);
     }
-    uint32_t i = map->free_list;
-    if (i != NIL)
-        map->free_list = map->pool[i].next;
+    /* used <= capacity / 2 bounds the entries: the pool has room. */
+    uint32_t e = map->free_list;
+    if (e != NIL)
+        map->free_list = map->pool[e].next;
     else
-        i = map->pool_size++;
-    uint32_t b = bucket_of(map, key);
-    map->pool[i] = (entry){key, value, map->buckets[b], b};
-    map->buckets[b] = i;
+        e = map->pool_size++;
+    if (map->slots[at].key == FREE)
+        map->used++;
+    map->slots[at] = (slot){key, value};
+    map->owner[at] = e;
+    map->pool[e] = (entry){key, value, (uint32_t)at, NIL};
     map->count++;
     wgc_write_barrier(heap, map);
     return true;
@@ -193,35 +266,55 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
 
 void *wgc_weakmap_get(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    entry *e = key && check_map(heap, map) ? find(map, key) : NULL;
-    return e ? e->value : NULL;
+    uint32_t s = is_key(key) && check_map(heap, map) ? find(map, key) : NIL;
+    return s != NIL ? map->slots[s].value : NULL;
 }
 
 bool wgc_weakmap_has(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    return key && check_map(heap, map) && find(map, key);
+    return is_key(key) && check_map(heap, map) && find(map, key) != NIL;
 }
 
 bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key)
 {
-    if (!key || !wgc__enter(heap) || !check_map(heap, map) || !map->capacity)
+    if (!is_key(key) || !wgc__enter(heap) || !check_map(heap, map))
         return false;
-    for (uint32_t *link = &map->buckets[bucket_of(map, key)]; *link != NIL;
-         link = &map->pool[*link].next) {
-        entry *e = &map->pool[*link];
-        if (e->key != key)
-            continue;
-        uint32_t i = *link;
-        *link = e->next;
-        *e = (entry){NULL, NULL, map->free_list, NIL};
-        map->free_list = i;
-        map->count--;
-        return true;
-    }
-    return false;
+    uint32_t s = find(map, key);
+    if (s == NIL)
+        return false;
+    uint32_t e = map->owner[s];
+    map->slots[s] = (slot){NULL, NULL};
+    map->pool[e] = (entry){NULL, NULL, NIL, map->free_list};
+    map->free_list = e;
+    map->count--;
+    return true;
 }
 
 size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map)
 {
     return check_map(heap, map) ? map->count : 0;
+}
+
+void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out)
+{
+    *out = (wgc__probe_shape){.slots = m->capacity, .used = m->used};
+    size_t in_pool = 0;
+    for (uint32_t i = 0; i < m->pool_size; i++)
+        in_pool += m->pool[i].key != NULL;
+    if (in_pool != m->count)
+        out->mismatches++;
+    for (uint32_t i = 0; i < m->capacity; i++) {
+        if (!is_key(m->slots[i].key))
+            continue;
+        size_t home = wgc__addr_hash(m->slots[i].key, m->capacity);
+        size_t walk = ((i - home) & (m->capacity - 1)) + 1;
+        const entry *e = &m->pool[m->owner[i]];
+        if (m->owner[i] >= m->pool_size || e->key != m->slots[i].key ||
+            e->value != m->slots[i].value || e->slot != i)
+            out->mismatches++;
+        out->entries++;
+        out->probes += walk;
+        if (walk > out->longest)
+            out->longest = walk;
+    }
 }
