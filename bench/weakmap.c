@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         struct key *k = bench_alloc(&key_type, sizeof *k);
         k->id = i;
-        keys->item[i] = k;
+        BENCH_STORE(keys, item[i], k);
     }
     /* Copies of rooted pointers: nothing moves, and lookups never
      * allocate. */
