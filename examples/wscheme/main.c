@@ -168,8 +168,10 @@ static int repl(interp *I)
         printf("wscheme on wgc: type (help) for help, (exit) or Ctrl-D to leave.\n");
     for (;;) {
         ssize_t got = read_line(tty, len ? "... " : "> ", &line, &linecap);
-        if (got == 0 || (I->interrupt && got < 0)) {
-            /* Ctrl-C at the prompt: drop the unfinished input. */
+        if (got == 0 || I->interrupt) {
+            /* Ctrl-C at the prompt: drop the unfinished input.  A Ctrl-C
+             * that lands just before libedit starts reading does not stop
+             * the read: the line it returns then is dropped with the rest. */
             I->interrupt = 0;
             if (tty)
                 putchar('\n');
