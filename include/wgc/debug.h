@@ -24,10 +24,10 @@ WGC_API bool wgc_debug_verify(wgc_heap *heap);
  * every later one too while `sticky` is true.  k = 0 turns it off, and so
  * does a k too large to count to (more than UINT64_MAX minus the requests
  * made so far): no request fails then.  A collection never fails: it
- * falls back to algorithms that need no memory. */
+ * falls back to algorithms that need no memory.  A NULL heap: no effect. */
 WGC_API void wgc_debug_fail_request(wgc_heap *heap, uint64_t k, bool sticky);
 
-/* How many internal memory requests the heap has made so far. */
+/* How many internal memory requests the heap has made so far.  0 for a NULL heap. */
 WGC_API uint64_t wgc_debug_requests(const wgc_heap *heap);
 
 /* Whether this library was built with debug checks (-Ddebug_checks=true):

@@ -153,7 +153,7 @@ WGC_API void wgc_path_release(wgc_path *path);
 WGC_API bool wgc_path_print(const wgc_path *path, FILE *out);
 
 /* wgc_path_find then wgc_path_print: "why is obj alive?" in one call.
- * false if either fails (the error as wgc_path_find records it). */
+ * false if either fails (the error as wgc_path_find records it).  false on a NULL heap or `out` (WGC_EINVAL on the heap), and as wgc_path_find. */
 WGC_API bool wgc_why_alive(wgc_heap *heap, const void *obj, FILE *out);
 
 /* ============================================================ heap snapshot */
@@ -189,7 +189,7 @@ typedef bool (*wgc_sink_fn)(const void *data, size_t size, void *user);
 WGC_API bool wgc_snapshot_write(wgc_heap *heap, wgc_sink_fn sink, void *user);
 
 /* wgc_snapshot_write to a FILE (not closed; not flushed beyond stdio's
- * buffering).  A write error is WGC_ECALLBACK. */
+ * buffering).  A write error is WGC_ECALLBACK.  false on a NULL heap or `out` (WGC_EINVAL on the heap), and as wgc_snapshot_write. */
 WGC_API bool wgc_snapshot_write_file(wgc_heap *heap, FILE *out);
 
 #ifdef __cplusplus

@@ -79,7 +79,7 @@ WGC_API bool wgc_registry_unregister(wgc_registry *reg, void *token);
  * (WGC_ECALLBACK).  0 for a NULL registry. */
 WGC_API size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max);
 
-/* How many cells wait in the registry's queue. */
+/* How many cells wait in the registry's queue.  0 for a NULL registry. */
 WGC_API size_t wgc_registry_pending(const wgc_registry *reg);
 
 /* The safe point: drains up to `max` queued cells of every live registry

@@ -247,7 +247,7 @@ typedef struct wgc_config {
     bool print_stats;
 } wgc_config;
 
-/* Fills `cfg` with the defaults above.  Start from this. */
+/* Fills `cfg` with the defaults above.  Start from this.  NULL: no effect. */
 WGC_API void wgc_config_init(wgc_config *cfg);
 
 /* ====================================================================== heap */
@@ -285,10 +285,12 @@ WGC_API void wgc_heap_free(wgc_heap *heap);
  * all of its effects; the argument errors fail before anything is done. */
 WGC_API void *wgc_alloc(wgc_heap *heap, const wgc_type *type, size_t size);
 
-/* The type `obj` was allocated with.  `obj` must be a live object. */
+/* The type `obj` was allocated with.  `obj` must be a live object (NULL
+ * gives NULL). */
 WGC_API const wgc_type *wgc_type_of(const void *obj);
 
-/* The usable size of live object `obj` (at least the size asked for). */
+/* The usable size of live object `obj` (at least the size asked for); 0
+ * for NULL. */
 WGC_API size_t wgc_size_of(const void *obj);
 
 /* Whether `ptr` is the start of a live object of `heap`.  Safe to call with
@@ -302,7 +304,8 @@ WGC_API bool wgc_is_object(const wgc_heap *heap, const void *ptr);
  * only from a trace callback or the root callback, with the visitor given. */
 WGC_API void wgc_visit(wgc_visitor *v, void *slot);
 
-/* Reports `count` consecutive strong slots starting at `slots`. */
+/* Reports `count` consecutive strong slots starting at `slots` (which may
+ * be NULL only when `count` is 0). */
 WGC_API void wgc_visit_array(wgc_visitor *v, void *slots, size_t count);
 
 /* Reports one strong reference by value: `obj` is NULL or a live object of
@@ -381,7 +384,7 @@ typedef struct wgc_frame {
 WGC_API bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count);
 /* Pops `frame`, which must be the most recently pushed one.  false and
- * WGC_ESTATE otherwise (the frame stack is left unchanged). */
+ * WGC_ESTATE otherwise (the frame stack is left unchanged).  false and WGC_EINVAL for a NULL heap or frame. */
 WGC_API bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
 
 #define WGC_FRAME(heap, ...)                                                 \

@@ -167,7 +167,7 @@ WGC_API size_t wgc_group_finalize_some(wgc_group *group, size_t max);
 WGC_API size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn,
                                    void *user);
 
-/* How many refs wait in the group's queue. */
+/* How many refs wait in the group's queue.  0 for a NULL group. */
 WGC_API size_t wgc_group_pending(const wgc_group *group);
 
 /* Shuts `group` down for good: its executor (and any manual function) is
@@ -193,7 +193,7 @@ WGC_API bool wgc_group_shutdown(wgc_group *group);
  * and disappears when the key dies (even if the value refers to the key). */
 typedef struct wgc_weakmap wgc_weakmap;
 
-/* A new empty map (a heap object: root it).  May collect. */
+/* A new empty map (a heap object: root it).  May collect.  NULL for a NULL heap. */
 WGC_API wgc_weakmap *wgc_weakmap_new(wgc_heap *heap);
 
 /* Maps `key` (a live object of heap) to `value` (NULL or a live object of
@@ -212,7 +212,7 @@ WGC_API bool wgc_weakmap_has(wgc_heap *heap, wgc_weakmap *map, const void *key);
  * arguments. */
 WGC_API bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key);
 
-/* The number of entries (dead keys are gone after each collection). */
+/* The number of entries (dead keys are gone after each collection).  0 for a NULL heap or map. */
 WGC_API size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map);
 
 #ifdef __cplusplus
