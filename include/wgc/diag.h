@@ -153,7 +153,8 @@ WGC_API void wgc_path_release(wgc_path *path);
 WGC_API bool wgc_path_print(const wgc_path *path, FILE *out);
 
 /* wgc_path_find then wgc_path_print: "why is obj alive?" in one call.
- * false if either fails (the error as wgc_path_find records it).  false on a NULL heap or `out` (WGC_EINVAL on the heap), and as wgc_path_find. */
+ * false if either fails (the error as wgc_path_find records it).  false on a
+ * NULL heap or `out` (WGC_EINVAL on the heap), and as wgc_path_find. */
 WGC_API bool wgc_why_alive(wgc_heap *heap, const void *obj, FILE *out);
 
 /* ============================================================ heap snapshot */
@@ -169,7 +170,8 @@ typedef bool (*wgc_sink_fn)(const void *data, size_t size, void *user);
  * "(handles)", "(frames)", "(kept objects)", "(trace_roots)"; each holds
  * its root slots (handles and kept objects as elements by index, frame
  * slots as properties "frame F slot S", trace_roots' slots as elements by
- * ordinal, its weak slots as weak edges "[ordinal]").  Every reachable object is one node of type "object", named by
+ * ordinal, its weak slots as weak edges "[ordinal]").  Every reachable
+ * object is one node of type "object", named by
  * its type, with its bytes as self_size (as the census counts them), in
  * walk order; ids are 2 * position + 1.  Edges: a strong slot inside its
  * holder is a "property" named "+offset"; one outside (a table's) is an
@@ -189,7 +191,8 @@ typedef bool (*wgc_sink_fn)(const void *data, size_t size, void *user);
 WGC_API bool wgc_snapshot_write(wgc_heap *heap, wgc_sink_fn sink, void *user);
 
 /* wgc_snapshot_write to a FILE (not closed; not flushed beyond stdio's
- * buffering).  A write error is WGC_ECALLBACK.  false on a NULL heap or `out` (WGC_EINVAL on the heap), and as wgc_snapshot_write. */
+ * buffering).  A write error is WGC_ECALLBACK.  false on a NULL heap or
+ * `out` (WGC_EINVAL on the heap), and as wgc_snapshot_write. */
 WGC_API bool wgc_snapshot_write_file(wgc_heap *heap, FILE *out);
 
 #ifdef __cplusplus

@@ -384,7 +384,8 @@ typedef struct wgc_frame {
 WGC_API bool wgc_frame_push(wgc_heap *heap, wgc_frame *frame, void *const *slots,
                     size_t count);
 /* Pops `frame`, which must be the most recently pushed one.  false and
- * WGC_ESTATE otherwise (the frame stack is left unchanged).  false and WGC_EINVAL for a NULL heap or frame. */
+ * WGC_ESTATE otherwise (the frame stack is left unchanged).  false and
+ * WGC_EINVAL for a NULL heap or frame. */
 WGC_API bool wgc_frame_pop(wgc_heap *heap, wgc_frame *frame);
 
 #define WGC_FRAME(heap, ...)                                                 \

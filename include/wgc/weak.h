@@ -140,7 +140,8 @@ WGC_API wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *us
 /* A new WeakRef in `group`.  When its target dies while the ref is alive,
  * the ref is queued on the group with its holdings (which stay alive until
  * delivered; the ref itself holds them only until it is delivered or
- * cleared, see wgc_weakref_holdings).  A ref that is itself garbage when its target dies is not
+ * cleared, see wgc_weakref_holdings).  A ref that is itself garbage when its
+ * target dies is not
  * queued.  Errors as wgc_weakref_new.  NULL for a NULL group (no error is
  * recorded then: there is no heap to record it on).
  *
@@ -212,7 +213,8 @@ WGC_API bool wgc_weakmap_has(wgc_heap *heap, wgc_weakmap *map, const void *key);
  * arguments. */
 WGC_API bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key);
 
-/* The number of entries (dead keys are gone after each collection).  0 for a NULL heap or map. */
+/* The number of entries (dead keys are gone after each collection).  0 for a
+ * NULL heap or map. */
 WGC_API size_t wgc_weakmap_count(wgc_heap *heap, wgc_weakmap *map);
 
 #ifdef __cplusplus
