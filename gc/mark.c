@@ -32,8 +32,8 @@ struct mark_segment {
 
 /* ============================================================ mark stack */
 
-/* Cold, and kept out of line: inlined into push, it made every mark in
- * the drain loop about 12% slower (2M-node tree, 11.2 -> 12.6 ms). */
+/* Cold, and kept out of line: inlined into push it lands in the drain
+ * loop, and every mark got slower (docs/critical-path.md, Marking). */
 static __attribute__((noinline, cold)) bool stack_grow(wgc_heap *heap)
 {
     mark_segment *seg = heap->mark_stack ? heap->mark_stack->above : NULL;
@@ -340,9 +340,8 @@ static bool heads_attach(wgc_heap *heap, span *s)
 
 /* Makes the ephemeron wait for its key [M2], by its value if `by_value`;
  * false if out of memory.  Kept out of line, and visit_ephemeron inline in
- * its two callers: a weak map traced in order (its keys marked) then costs
- * what it did before wgc__visit_entry (4.6 ms per 1M-entry collection,
- * 5.0 ms with a call more). */
+ * its two callers: a weak map traced in order (its keys marked) then pays
+ * no call per entry (docs/critical-path.md, Ephemerons). */
 __attribute__((noinline))
 static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
                            void *value_slot, bool by_value)
@@ -507,9 +506,8 @@ static inline void *scan(wgc_heap *heap, wgc_visitor *v, type_cache *tc, void *o
 }
 
 /* Objects wait in a FIFO after leaving the mark stack, their header
- * prefetched, so that scanning one overlaps fetching the next ones.  Depth
- * 64 measured best on trees (binary-trees 18 GC time: 8 -> 580 ms, 32 ->
- * 440 ms, 64 -> 388 ms, 128 -> 397 ms). */
+ * prefetched, so that scanning one overlaps fetching the next ones.  The
+ * depth measured best on trees (docs/critical-path.md, Marking). */
 #define PREFETCH_DEPTH 64
 
 void wgc__mark_drain(wgc_heap *heap)
