@@ -700,9 +700,8 @@ void wgc__process_weak(wgc_heap *heap)
      * pool as large as this collection needed: allocating them anew each
      * time costs page faults.  They go back in reverse so that the next
      * collection, taking them from the top, hands each span the array it
-     * had: a table traced the same way finds the same layout (handed out
-     * reversed every other collection, the chain's collections alternated
-     * between 8.5 and 12.5 ms). */
+     * had: a table traced the same way finds the same layout, and the same
+     * collection costs the same time (docs/critical-path.md, Ephemerons). */
     vec *spans = &heap->ephemeron_spans, *pool = &heap->ephemeron_head_pool;
     for (size_t i = 0; i < pool->count; i++)
         free(VEC_AT(pool, uintptr_t *, i));
