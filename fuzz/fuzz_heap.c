@@ -52,7 +52,7 @@
 #endif
 
 #define MAX_OPS 3000
-#define MAX_IDS 12000
+#define MAX_IDS 20000
 #define SLOT_POOL 200000
 #define NF 3
 #define MAX_ROOTS 32
@@ -64,6 +64,7 @@
 #define NVMW 4  /* weak slots reported by trace_roots */
 #define MAX_PINS 32
 #define MAX_VEC 2048
+#define MASS 8200 /* more than a mark-stack segment (8190) */
 #define MAX_DATA (64 << 10)
 
 #define MAGIC 0x6e6f6465u
@@ -1486,6 +1487,12 @@ static struct state *heap_start(struct state *s, int index, struct input *in)
     for (int f = 0; f < MAX_FRAMES; f++)
         for (int i = 0; i < FRAME_SLOTS; i++)
             s->fslot_addr[f][i] = &s->fslot[f][i];
+    wgc_config bad = *cfg;
+    bad.growth_factor = 1.0;
+    CHECK(!wgc_heap_new(&bad), "growth_factor 1.0 accepted");
+    bad = *cfg;
+    bad.max_heap_size = 32 << 10;
+    CHECK(!wgc_heap_new(&bad), "max_heap_size 32 KiB accepted");
     s->heap = wgc_heap_new(cfg);
     CHECK(s->heap, "wgc_heap_new failed");
     CHECK(wgc_is_object(s->heap, s->heap) == false, "a heap is not an object");
@@ -1887,7 +1894,50 @@ static void run(struct state *st, struct input *in)
                     break;
             break;
         }
-        default: /* 32..35: check one object */
+        case 32: { /* mass: a vec of MASS fresh objects, so that marking needs a
+                    * second mark-stack segment (or overflows under faults) */
+            uint8_t b = byte(in);
+            if (!room(s, MASS + MASS * NF + 1) || no_large)
+                break;
+            uint32_t v = 0;
+            void *vp = NULL;
+            WGC_FRAME(s->heap, &vp);
+            int np = s->npins;
+            size_t size = sizeof(struct vec) + MASS * sizeof(void *);
+            vp = wgc_alloc(s->heap, &vec_type, size);
+            if (vp) {
+                v = new_id(s, K_VEC, vp, MASS, size);
+                ((struct vec *)vp)->magic = MAGIC;
+                ((struct vec *)vp)->id = v;
+                ((struct vec *)vp)->st = s;
+                ((struct vec *)vp)->n = MASS;
+                pin_push(s, v);
+                for (uint32_t i = 0; i < MASS; i++) {
+                    uint32_t x = alloc_obj(s, (b & 1) ? K_PLAIN : K_LAYOUT, 0, false);
+                    if (!x)
+                        break;
+                    set_slot(s, v, i, x);
+                }
+            } else {
+                CHECK_ALLOC_FAIL(s, "wgc_alloc");
+            }
+            s->npins = np;
+            CHECK(WGC_FRAME_POP(s->heap), "WGC_FRAME_POP failed");
+            if (v) {
+                int r = 8 + (b >> 5);
+                wgc_root *h = s->root[r];
+                if (h)
+                    CHECK(wgc_root_set(h, vp), "wgc_root_set failed");
+                else if (!(h = wgc_root_new(s->heap, vp)))
+                    CHECK_ALLOC_FAIL(s, "wgc_root_new");
+                if (h) {
+                    s->root[r] = h;
+                    s->root_target[r] = v;
+                }
+            }
+            break;
+        }
+        default: /* 33..35: check one object */
         {
             uint32_t x = pick(s, in);
             if (x)
