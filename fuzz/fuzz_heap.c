@@ -234,6 +234,11 @@ struct state {
 static struct state *manual_state; /* whose group wgc_group_manually_finalize drains */
 
 static uint32_t g_ops;
+/* Objects visited by collections so far (the model's and the library's
+ * cost): an input stops allocating, then stops, past WORK_MAX, so that
+ * stress mode with thousands of objects stays fast. */
+static uint64_t g_work;
+#define WORK_MAX 2000000
 /* FUZZ_NO_LARGE=1: no object above 8000 bytes (see README: issue 13 item 2
  * makes ASan report large objects falsely unless user poisoning is off) */
 static bool no_large;
@@ -623,6 +628,7 @@ MODEL static void on_collect_end(struct state *s)
 {
     static bool dead[MAX_IDS];
     uint64_t epoch = ++s->collections;
+    g_work += s->nlive + s->next_id / 4 + 64;
     memset(dead, 0, s->next_id * sizeof *dead);
     uint32_t j = 0;
     for (uint32_t i = 0; i < s->nlive; i++) {
@@ -951,7 +957,7 @@ MODEL static uint32_t new_id(struct state *s, int kind, void *ptr, uint32_t ns, 
 
 static bool room(struct state *s, uint32_t ns)
 {
-    return s->next_id < MAX_IDS - 1 && s->slot_used + ns <= SLOT_POOL;
+    return s->next_id < MAX_IDS - 1 && s->slot_used + ns <= SLOT_POOL && g_work < WORK_MAX;
 }
 
 /* Allocates an object of `kind`; `arg` picks a size.  Returns its id, or 0
@@ -1528,7 +1534,7 @@ static void heap_end(struct state *s)
 static void run(struct state *st, struct input *in)
 {
     struct state *s = &st[0];
-    while (in->n && g_ops < MAX_OPS) {
+    while (in->n && g_ops < MAX_OPS && g_work < WORK_MAX) {
         g_ops++;
         uint8_t op = byte(in) % 36;
         switch (op) {
@@ -1959,6 +1965,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static bool kept[2][MAX_IDS], markS[2][MAX_IDS], markL[2][MAX_IDS];
     struct input in = {data, size};
     g_ops = 0;
+    g_work = 0;
     no_large = getenv("FUZZ_NO_LARGE") && atoi(getenv("FUZZ_NO_LARGE"));
     for (int i = 0; i < 2; i++) {
         st[i].heap = NULL;
