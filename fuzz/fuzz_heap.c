@@ -217,6 +217,8 @@ struct state {
     /* the collection in progress */
     bool in_collection;
     bool notified;
+    unsigned refused; /* sites that made their refused calls this collection */
+    unsigned refusals;
     /* drains */
     int drain_kind; /* 0 none, 1 all, 2 registry, 3 group (executor), 4 group manual */
     uint32_t drain_id;
@@ -295,8 +297,14 @@ static bool may_fail(struct state *s, wgc_error e)
 
 /* Calls the library must refuse from inside a collection (trace callbacks,
  * destructors, hooks, trace_roots) [G5]. */
-static void refused_calls(struct state *s, const char *where)
+static void refused_calls(struct state *s, const char *where, unsigned site)
 {
+    /* once per site and collection, 6 times per heap: debug builds print
+     * every refusal */
+    if ((s->refused & site) || s->refusals >= 6)
+        return;
+    s->refused |= site;
+    s->refusals++;
     wgc_heap *h = s->heap;
     CHECK(!wgc_alloc(h, &node_type, sizeof(struct node)), "%s: wgc_alloc accepted", where);
     CHECK(wgc_last_error(h) == WGC_EREENTRY, "%s: wgc_alloc error %d", where,
@@ -325,7 +333,7 @@ static void node_trace(void *obj, wgc_visitor *v)
     wgc_visit_weak(v, &n->w);
     struct state *s = n->st;
     if (s->in_collection && s->o[n->id].reenter)
-        refused_calls(s, "trace callback");
+        refused_calls(s, "trace callback", 1);
 }
 
 static void lnode_trace(void *obj, wgc_visitor *v)
@@ -363,7 +371,7 @@ static void destroyed(struct state *s, uint32_t magic, uint32_t id)
     m->destroyed = true;
     s->ndestroyed++;
     if (m->reenter)
-        refused_calls(s, "destructor");
+        refused_calls(s, "destructor", 2);
 }
 
 static void node_destroy(void *obj)
@@ -589,14 +597,15 @@ static void on_event(wgc_heap *heap, wgc_event ev, void *user)
         model_mark(s);
         s->in_collection = true;
         s->notified = false;
+        s->refused = 0;
         if (s->reenter_hooks & 1)
-            refused_calls(s, "event hook (start)");
+            refused_calls(s, "event hook (start)", 4);
     } else {
         CHECK(s->in_collection, "collection end without start");
         CHECK(st.collections == s->collections + 1, "collection end: stats say %llu, model %llu",
               (unsigned long long)st.collections, (unsigned long long)s->collections + 1);
         if (s->reenter_hooks & 1)
-            refused_calls(s, "event hook (end)");
+            refused_calls(s, "event hook (end)", 8);
         on_collect_end(s);
         s->in_collection = false;
     }
@@ -609,7 +618,7 @@ static void on_cleanup_pending(wgc_heap *heap, void *user)
     CHECK(!s->notified, "cleanup_pending hook called twice");
     s->notified = true;
     if (s->reenter_hooks & 2)
-        refused_calls(s, "cleanup_pending hook");
+        refused_calls(s, "cleanup_pending hook", 16);
 }
 
 static void trace_roots(wgc_visitor *v, void *user)
@@ -619,7 +628,7 @@ static void trace_roots(wgc_visitor *v, void *user)
     for (int i = 0; i < NVMW; i++)
         wgc_visit_weak(v, &s->vmw[i]);
     if ((s->reenter_hooks & 4) && s->in_collection)
-        refused_calls(s, "trace_roots");
+        refused_calls(s, "trace_roots", 32);
 }
 
 /* The collection is over: compare the fate of every object with the model
@@ -1525,6 +1534,7 @@ static void heap_end(struct state *s)
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "fuzz_heap: heap %d: %u ops, %u objects, %u live, %llu collections\n",
                 s->index, g_ops, s->next_id - 1, s->nlive, (unsigned long long)s->collections);
+    s->refused = 0;
     wgc_heap_free(s->heap);
     CHECK(s->ndestroyed - before == expect, "heap free destroyed %u, %u were live",
           s->ndestroyed - before, expect);
