@@ -57,7 +57,7 @@
 #define NF 3
 #define MAX_ROOTS 32
 #define MAX_SP 4 /* maps, registries, groups: at most this many of each */
-#define MAX_CELLS 4096
+#define MAX_CELLS 16384
 #define MAX_FRAMES 8
 #define FRAME_SLOTS 4
 #define NVM 8   /* strong slots reported by trace_roots */
@@ -1159,6 +1159,8 @@ static bool do_register(struct state *s, uint32_t reg, uint32_t t, uint32_t h, u
                         uint32_t token)
 {
     uintptr_t hval = h ? (uintptr_t)P(s, h) : hint;
+    if (s->ncells >= MAX_CELLS)
+        return false;
     bool ok = wgc_registry_register(P(s, reg), P(s, t), (void *)hval, P(s, token));
     if (h && h == t) {
         CHECK(!ok && wgc_last_error(s->heap) == WGC_EINVAL,
@@ -1170,7 +1172,6 @@ static bool do_register(struct state *s, uint32_t reg, uint32_t t, uint32_t h, u
         CHECK_ALLOC_FAIL(s, "wgc_registry_register");
         return false;
     }
-    CHECK(s->ncells < MAX_CELLS, "harness: cells");
     s->cell[s->ncells++] = (struct cell){reg, t, h, hval, token, C_REGISTERED, false, 0, s->seq++};
     s->st_registered++;
     return true;
@@ -1953,7 +1954,20 @@ static void run(struct state *st, struct input *in)
             }
             break;
         }
-        default: /* 33..35: check one object */
+        case 33: { /* mass registration of fresh garbage, so that a registry's
+                    * cell array fills with holes and is compacted */
+            uint8_t b = byte(in);
+            unsigned n = 16 + 2u * byte(in);
+            uint32_t reg = s->reg_id[b & 3];
+            for (unsigned i = 0; reg && i < n; i++) {
+                uint32_t t = alloc_obj(s, K_LAYOUT, 0, false);
+                if (!t || s->reg_id[b & 3] != reg)
+                    break;
+                do_register(s, reg, t, 0, ((uintptr_t)i << 4) | 8, (b & 4) ? t : 0);
+            }
+            break;
+        }
+        default: /* 34, 35: check one object */
         {
             uint32_t x = pick(s, in);
             if (x)
