@@ -38,18 +38,6 @@
 
 #include "wgc.h"
 
-/*
- * Known library defects (issue 13) the harness steps around, so that a
- * long run can look for new ones.  Build with -DFUZZ_KNOWN_FIXED once they
- * are fixed to expect the documented behaviour everywhere:
- *  - item 1: wgc_collect_and_cleanup stops early when the queues were
- *    filled on entry.  Here the queues are drained before calling it.
- */
-#ifndef FUZZ_KNOWN_FIXED
-#define AVOID_KNOWN 1
-#else
-#define AVOID_KNOWN 0
-#endif
 
 #define MAX_OPS 3000
 #define MAX_IDS 20000
@@ -754,16 +742,12 @@ static void check_ref(struct state *s, uint32_t id)
 {
     struct mobj *m = &s->o[id];
     void *got = wgc_weakref_deref(s->heap, m->ptr);
-    if (!got && m->target && s->faults && s->cfg.keep_during_job &&
-        wgc_last_error(s->heap) == WGC_ENOMEM) {
-        /* issue 13 item 6: the kept list could not grow (being changed) */
-        wgc_clear_error(s->heap);
-    } else {
-        CHECK(got == P(s, m->target), "%s %u deref %p, model target %u (%p)",
-              kind_name[m->kind], id, got, m->target, P(s, m->target));
-        if (got && s->cfg.keep_during_job)
-            s->kept[m->target] = true;
-    }
+    /* A live target is always returned, even when the kept list cannot
+     * grow under fault injection (issue 13 item 6). */
+    CHECK(got == P(s, m->target), "%s %u deref %p, model target %u (%p)",
+          kind_name[m->kind], id, got, m->target, P(s, m->target));
+    if (got && s->cfg.keep_during_job)
+        s->kept[m->target] = true;
     void *h = wgc_weakref_holdings(s->heap, m->ptr);
     bool released = m->kind == K_GREF && (m->gstate == GS_DONE || m->gstate == GS_CLEARED);
     CHECK(h == (void *)m->hval || (released && !h), "%s %u holdings %p, model %p",
@@ -1426,13 +1410,6 @@ static void op_collect(struct state *s)
 
 static void op_collect_and_cleanup(struct state *s, uint8_t act)
 {
-    if (AVOID_KNOWN) {
-        /* issue 13 item 1: empty the queues first */
-        for (int i = 0; i < 4 && model_pending_all(s); i++)
-            drain(s, D_ALL, 0, SIZE_MAX, 0, act);
-        if (model_pending_all(s))
-            return;
-    }
     s->drain_kind = D_ALL;
     s->drained = 0;
     s->fail_at = 0;

@@ -17,27 +17,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define REPLAY_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define REPLAY_ASAN 1
-#endif
-
-#if defined(REPLAY_ASAN) && !defined(FUZZ_KNOWN_FIXED)
-/* Issue 13 item 2: the library unmaps large objects still poisoned, and ASan
- * then reports a fresh mapping at the same address (use-after-poison in
- * wgc__large_new).  Until that is fixed, ignore the library's own poisoning
- * here; ASan's checks of malloc'd memory stay on.  ASAN_OPTIONS can still
- * set it. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "allow_user_poisoning=0";
-}
-#endif
 
 static int run_file(const char *path)
 {
