@@ -250,17 +250,31 @@ void wgc_config_init(wgc_config *cfg)
 
 wgc_heap *wgc_heap_new(const wgc_config *cfg)
 {
+    return wgc_heap_create(cfg, NULL);
+}
+
+/* There is no heap to record a failure on: it goes to *why. */
+static wgc_heap *refuse(wgc_error *why, wgc_error err, const char *what)
+{
+    if (why)
+        *why = err;
+    wgc__misuse(NULL, "wgc_heap_new: %s", what);
+    return NULL;
+}
+
+wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
+{
     wgc_config config;
     if (cfg)
         config = *cfg;
     else
         wgc_config_init(&config);
     if (!(config.growth_factor > 1.0) || config.growth_factor > 1000.0)
-        return NULL;
+        return refuse(why, WGC_EINVAL, "growth_factor must be above 1 and at most 1000");
     if (config.initial_heap_size == 0)
         config.initial_heap_size = (size_t)4 << 20;
     if (config.max_heap_size && config.max_heap_size < WGC_PAGE_SIZE)
-        return NULL;
+        return refuse(why, WGC_EINVAL, "max_heap_size must be 0 or at least 64 KiB");
     if (config.max_heap_size && config.initial_heap_size > config.max_heap_size)
         config.initial_heap_size = config.max_heap_size;
     const char *stress = getenv("WGC_STRESS");
@@ -276,7 +290,9 @@ wgc_heap *wgc_heap_new(const wgc_config *cfg)
 
     wgc_heap *heap = calloc(1, sizeof *heap);
     if (!heap)
-        return NULL;
+        return refuse(why, WGC_ENOMEM, "memory for the heap refused");
+    if (why)
+        *why = WGC_OK;
     heap->pub.sig = WGC_SIG_HEAP;
     heap->config = config;
     heap->budget = config.initial_heap_size;

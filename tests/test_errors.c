@@ -848,3 +848,25 @@ Test(errors, failing_alloc_may_have_collected)
     wgc_root_free(ref);
     wgc_heap_free(h);
 }
+
+/* wgc_heap_create says why a heap could not be made (issue 11, item 6). */
+Test(errors, heap_create_says_why_it_failed)
+{
+    wgc_config cfg;
+    wgc_error why = WGC_ECALLBACK;
+    wgc_config_init(&cfg);
+    cfg.growth_factor = 1.0;
+    cr_assert_null(wgc_heap_create(&cfg, &why));
+    cr_assert_eq(why, WGC_EINVAL);
+    wgc_config_init(&cfg);
+    cfg.max_heap_size = 1000;
+    why = WGC_OK;
+    cr_assert_null(wgc_heap_create(&cfg, &why));
+    cr_assert_eq(why, WGC_EINVAL);
+    cr_assert_null(wgc_heap_create(&cfg, NULL), "a NULL why is allowed");
+    why = WGC_ECALLBACK;
+    wgc_heap *h = wgc_heap_create(NULL, &why);
+    cr_assert_not_null(h);
+    cr_assert_eq(why, WGC_OK);
+    wgc_heap_free(h);
+}

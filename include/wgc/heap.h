@@ -257,6 +257,11 @@ WGC_API void wgc_config_init(wgc_config *cfg);
  * 1 or > 1000, a max_heap_size below 64 KiB) or memory is refused. */
 WGC_API wgc_heap *wgc_heap_new(const wgc_config *cfg);
 
+/* wgc_heap_new, saying why it failed: *why (when `why` is not NULL) is
+ * WGC_OK with a heap, WGC_EINVAL for an invalid configuration, WGC_ENOMEM
+ * for refused memory.  Debug builds also print which setting is wrong. */
+WGC_API wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why);
+
 /* Runs the destructors of every object still in the heap, then returns all
  * of its memory.  Queued cleanups are dropped without running.  Every
  * handle, frame and object of the heap becomes invalid.  NULL: no effect.
