@@ -1398,6 +1398,21 @@ static void drain(struct state *s, int kind, uint32_t id, size_t max, uint32_t f
 
 /* ------------------------------------------------------------------- ops */
 
+/* Makes root slot r hold object `id` (at `p`): its handle, made if need
+ * be (which may fail under fault injection or at the heap's maximum). */
+static void root_slot_hold(struct state *s, int r, void *p, uint32_t id)
+{
+    wgc_root *h = s->root[r];
+    if (h)
+        CHECK(wgc_root_set(h, p), "wgc_root_set failed");
+    else if (!(h = wgc_root_new(s->heap, p)))
+        CHECK_ALLOC_FAIL(s, "wgc_root_new");
+    if (h) {
+        s->root[r] = h;
+        s->root_target[r] = id;
+    }
+}
+
 static void op_collect(struct state *s)
 {
     uint64_t before = s->collections;
@@ -1557,18 +1572,8 @@ static void run(struct state *st, struct input *in)
             s->npins = np;
             CHECK(WGC_FRAME_POP(s->heap), "WGC_FRAME_POP failed");
             /* the chain's head goes to a root slot unless b says garbage */
-            if ((b & 0x18) && prev_id) {
-                int r = 8 + (b >> 5);
-                wgc_root *h = s->root[r];
-                if (h)
-                    CHECK(wgc_root_set(h, prev), "wgc_root_set failed");
-                else if (!(h = wgc_root_new(s->heap, prev)))
-                    CHECK_ALLOC_FAIL(s, "wgc_root_new");
-                if (h) {
-                    s->root[r] = h;
-                    s->root_target[r] = prev_id;
-                }
-            }
+            if ((b & 0x18) && prev_id)
+                root_slot_hold(s, 8 + (b >> 5), prev, prev_id);
             break;
         }
         case 3: { /* link */
@@ -1917,18 +1922,8 @@ static void run(struct state *st, struct input *in)
             }
             s->npins = np;
             CHECK(WGC_FRAME_POP(s->heap), "WGC_FRAME_POP failed");
-            if (v) {
-                int r = 8 + (b >> 5);
-                wgc_root *h = s->root[r];
-                if (h)
-                    CHECK(wgc_root_set(h, vp), "wgc_root_set failed");
-                else if (!(h = wgc_root_new(s->heap, vp)))
-                    CHECK_ALLOC_FAIL(s, "wgc_root_new");
-                if (h) {
-                    s->root[r] = h;
-                    s->root_target[r] = v;
-                }
-            }
+            if (v)
+                root_slot_hold(s, 8 + (b >> 5), vp, v);
             break;
         }
         case 33: { /* mass registration of fresh garbage, so that a registry's
