@@ -501,10 +501,9 @@ MODEL static void mk_drain(struct marker *k)
             mk(k, m->hold);
             break;
         case K_GREF:
-            /* Item 10 of issue 13: whether a cleared or delivered group ref
-             * still holds its holdings is being changed; the lax set says
-             * it does not, the strict one that it does. */
-            if (!k->lax || (m->gstate != GS_DONE && m->gstate != GS_CLEARED))
+            /* [W8][W9] A cleared or delivered group ref has given its
+             * holdings up (issue 13 item 10). */
+            if (m->gstate != GS_DONE && m->gstate != GS_CLEARED)
                 mk(k, m->hold);
             break;
         case K_MAP: {
@@ -750,8 +749,8 @@ static void check_ref(struct state *s, uint32_t id)
         s->kept[m->target] = true;
     void *h = wgc_weakref_holdings(s->heap, m->ptr);
     bool released = m->kind == K_GREF && (m->gstate == GS_DONE || m->gstate == GS_CLEARED);
-    CHECK(h == (void *)m->hval || (released && !h), "%s %u holdings %p, model %p",
-          kind_name[m->kind], id, h, (void *)m->hval);
+    CHECK(h == (void *)m->hval || (released && !h), "%s %u holdings %p, model %p (state %d)",
+          kind_name[m->kind], id, h, (void *)m->hval, (int)m->gstate);
 }
 
 MODEL static size_t model_pending_reg(struct state *s, uint32_t reg)
@@ -1275,7 +1274,9 @@ static void callback_action(struct state *s, uint32_t reg, uint32_t group)
         if (s->o[tok].kind == K_GREF) {
             CHECK(wgc_weakref_clear(s->heap, P(s, tok)), "clear in a callback failed");
             s->o[tok].target = 0;
-            if (s->o[tok].gstate == GS_QUEUED || s->o[tok].gstate == GS_NONE)
+            /* [W8] clearing empties the holdings, whatever the state
+             * (also of a ref whose group died: an orphan) */
+            if (s->o[tok].gstate != GS_DONE)
                 s->o[tok].gstate = GS_CLEARED;
         }
     }
@@ -1677,7 +1678,8 @@ static void run(struct state *st, struct input *in)
             CHECK(wgc_weakref_clear(s->heap, P(s, r)), "wgc_weakref_clear failed");
             struct mobj *m = &s->o[r];
             m->target = 0;
-            if (m->kind == K_GREF && (m->gstate == GS_NONE || m->gstate == GS_QUEUED)) /* [W8] */
+            /* [W8] clearing empties the holdings, an orphan's too */
+            if (m->kind == K_GREF && m->gstate != GS_DONE)
                 m->gstate = GS_CLEARED;
             check_ref(s, r);
             check_pending(s);
