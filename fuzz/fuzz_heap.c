@@ -1633,17 +1633,8 @@ static void run(struct state *st, struct input *in)
                 break;
             uint32_t r = new_ref(s, 0, t, (b & 1) ? 0 : h, (b & 2) ? 0 : (uintptr_t)b << 4 | 8);
             uint32_t slot = 6 + (b >> 2) % (MAX_ROOTS - 6);
-            if (r && !(b & 0x80)) {
-                wgc_root *hd = s->root[slot];
-                if (hd)
-                    CHECK(wgc_root_set(hd, P(s, r)), "wgc_root_set failed");
-                else if (!(hd = wgc_root_new(s->heap, P(s, r))))
-                    CHECK_ALLOC_FAIL(s, "wgc_root_new");
-                if (hd) {
-                    s->root[slot] = hd;
-                    s->root_target[slot] = r;
-                }
-            }
+            if (r && !(b & 0x80))
+                root_slot_hold(s, (int)slot, P(s, r), r);
             break;
         }
         case 9: { /* group ref */
@@ -1654,15 +1645,7 @@ static void run(struct state *st, struct input *in)
             uint32_t r = new_ref(s, g, t, (b & 4) ? 0 : h, (uintptr_t)b << 4 | 8);
             uint32_t slot = 6 + (b >> 3) % (MAX_ROOTS - 6);
             if (r && !(b & 0x80) && (b & 0x40)) {
-                wgc_root *hd = s->root[slot];
-                if (hd)
-                    CHECK(wgc_root_set(hd, P(s, r)), "wgc_root_set failed");
-                else if (!(hd = wgc_root_new(s->heap, P(s, r))))
-                    CHECK_ALLOC_FAIL(s, "wgc_root_new");
-                if (hd) {
-                    s->root[slot] = hd;
-                    s->root_target[slot] = r;
-                }
+                root_slot_hold(s, (int)slot, P(s, r), r);
             } else if (r && !(b & 0x80)) {
                 /* or the ref goes into an object's field */
                 uint32_t a = pick_kind(s, in, M_SLOTS);
