@@ -46,6 +46,14 @@ static void give_back(wgc_heap *heap, allocator *a)
     a->run->limit = a->run->cursor;
 }
 
+/* Gives back the unused rest of every open run [G4]. */
+static void give_back_all(wgc_heap *heap)
+{
+    for (int atomic = 0; atomic < 2; atomic++)
+        for (int c = 0; c < WGC_CLASS_COUNT; c++)
+            give_back(heap, &heap->allocators[atomic][c]);
+}
+
 /* Ends the current run, keeping stats exact and the page frontier [G3]. */
 static void end_run(wgc_heap *heap, allocator *a)
 {
@@ -147,9 +155,7 @@ static bool over_budget(wgc_heap *heap, size_t bytes)
 {
     if (heap->charged <= heap->budget && bytes <= heap->budget - heap->charged)
         return false;
-    for (int atomic = 0; atomic < 2; atomic++)
-        for (int c = 0; c < WGC_CLASS_COUNT; c++)
-            give_back(heap, &heap->allocators[atomic][c]);
+    give_back_all(heap);
     if (heap->charged <= heap->budget && bytes <= heap->budget - heap->charged)
         return false;
     return heap->charged > 0;
@@ -390,9 +396,7 @@ bool wgc_external_alloc(wgc_heap *heap, size_t bytes)
      * may serve another allocation, so the next one reaches over_budget. */
     heap->charged = bytes > SIZE_MAX - heap->charged ? SIZE_MAX : heap->charged + bytes;
     if (heap->charged > heap->budget)
-        for (int atomic = 0; atomic < 2; atomic++)
-            for (int c = 0; c < WGC_CLASS_COUNT; c++)
-                give_back(heap, &heap->allocators[atomic][c]);
+        give_back_all(heap);
     return true;
 }
 
