@@ -283,6 +283,16 @@ static void scan_node(dwalk *w, size_t i)
     wgc__trace_object(obj, &w->v);
 }
 
+static void walk_root(void *arg, wgc_root_kind kind, size_t index, size_t slot,
+                      void *at)
+{
+    dwalk *w = arg;
+    w->root_kind = kind;
+    w->root_index = index;
+    w->root_slot = slot;
+    wgc__diag_slot(&w->v, at, false);
+}
+
 /* Reports the root slots in the collector's order (gc/roots.c): handles,
  * frames innermost first, kept objects, the embedder's callback. */
 static void walk_roots(dwalk *w)
@@ -290,21 +300,10 @@ static void walk_roots(dwalk *w)
     wgc_heap *heap = w->heap;
     w->holder = DIAG_NONE;
     w->holder_start = NULL;
-    w->root_kind = WGC_ROOT_HANDLE;
-    w->root_index = 0;
-    for (root_slot *r = heap->roots_first; r; r = r->next, w->root_index++)
-        wgc__diag_slot(&w->v, &r->object, false);
-    w->root_kind = WGC_ROOT_FRAME;
-    w->root_index = 0;
-    for (wgc_frame *f = heap->pub.frames; f; f = f->prev, w->root_index++)
-        for (w->root_slot = 0; w->root_slot < f->count; w->root_slot++)
-            wgc__diag_slot(&w->v, f->slots[w->root_slot], false);
-    w->root_slot = 0;
-    w->root_kind = WGC_ROOT_KEPT;
-    for (w->root_index = 0; w->root_index < heap->kept.count; w->root_index++)
-        wgc__diag_slot(&w->v, &VEC_AT(&heap->kept, void *, w->root_index), false);
+    wgc__roots_each(heap, walk_root, w);
     w->root_kind = WGC_ROOT_CALLBACK;
     w->root_index = 0;
+    w->root_slot = 0;
     w->ordinal = 0;
     if (heap->config.trace_roots)
         heap->config.trace_roots(&w->v, heap->config.trace_roots_user);

@@ -298,7 +298,7 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->budget = config.initial_heap_size;
     heap->stress_countdown = config.stress_interval;
     wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
-    wgc__vec_init(&heap->kept, sizeof(void *));
+    wgc__roots_init(heap);
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
     wgc__vec_init(&heap->weak_slots, sizeof(void *));
     wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
@@ -344,7 +344,6 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__mark_free(heap);
     wgc__pages_free_all(heap);
     wgc__vec_free(&heap->page_table);
-    wgc__vec_free(&heap->kept);
     wgc__vec_free(&heap->weak_records);
     wgc__vec_free(&heap->weak_slots);
     wgc__vec_free(&heap->ephemerons);

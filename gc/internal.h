@@ -80,13 +80,7 @@ struct wgc_heap {
     large *unmap_large;       /* dead large objects, unmapped after the pause */
     uint64_t stress_countdown;
 
-    /* roots */
-    root_slot *roots_first, *roots_last; /* live handles, creation order */
-    root_slot *roots_free;    /* free slots of the slabs, most recent first */
-    root_slab *root_slabs;    /* frames: pub.frames */
-    vec kept;                 /* keep-during-job objects, once each */
-    bool kept_overflow;       /* kept objects missing from `kept` (it could
-                               * not grow): found by their header bit */
+    root_set roots;           /* gc/roots.c's; frames: pub.frames */
 
     /* marking */
     mark_segment *mark_stack;
@@ -130,8 +124,6 @@ struct wgc_heap {
 #if WGC_DEBUG_CHECKS
     unsigned long owner_thread; /* thread collecting, 0 when none */
     const void *tracing;        /* object whose trace callback runs */
-    unsigned long stack_thread; /* the thread whose stack_lo is cached */
-    const char *stack_lo;       /* its stack's lowest address [R1] */
 #endif
 };
 

@@ -103,13 +103,13 @@ static bool slab_new(wgc_heap *heap)
     if (!slab)
         return false;
     slab->heap = heap;
-    slab->next = heap->root_slabs;
-    heap->root_slabs = slab;
+    slab->next = heap->roots.slabs;
+    heap->roots.slabs = slab;
     root_slot *slots = (root_slot *)slab;
     for (size_t i = SLAB_SLOTS; i-- > 1; ) {
-        slots[i] = (root_slot){.next = heap->roots_free};
+        slots[i] = (root_slot){.next = heap->roots.free};
         slots[i].handle = (uintptr_t)&slots[i] | 1; /* free, never used */
-        heap->roots_free = &slots[i];
+        heap->roots.free = &slots[i];
     }
     return true;
 }
@@ -122,21 +122,21 @@ wgc_root *wgc_root_new(wgc_heap *heap, void *obj)
         wgc__fail(heap, WGC_EINVAL);
         return NULL;
     }
-    if (WGC_UNLIKELY(!heap->roots_free) && !slab_new(heap)) {
+    if (WGC_UNLIKELY(!heap->roots.free) && !slab_new(heap)) {
         wgc__fail(heap, WGC_ENOMEM);
         return NULL;
     }
-    root_slot *s = heap->roots_free;
-    heap->roots_free = s->next;
+    root_slot *s = heap->roots.free;
+    heap->roots.free = s->next;
     s->handle = next_token(s);
     s->object = obj;
-    s->prev = heap->roots_last;
+    s->prev = heap->roots.last;
     s->next = NULL;
-    if (heap->roots_last)
-        heap->roots_last->next = s;
+    if (heap->roots.last)
+        heap->roots.last->next = s;
     else
-        heap->roots_first = s;
-    heap->roots_last = s;
+        heap->roots.first = s;
+    heap->roots.last = s;
     return (wgc_root *)s->handle;
 }
 
@@ -166,28 +166,34 @@ void wgc_root_free(wgc_root *root)
     if (s->prev)
         s->prev->next = s->next;
     else
-        heap->roots_first = s->next;
+        heap->roots.first = s->next;
     if (s->next)
         s->next->prev = s->prev;
     else
-        heap->roots_last = s->prev;
+        heap->roots.last = s->prev;
     s->handle |= 1;
     s->object = NULL;
     s->prev = NULL;
-    s->next = heap->roots_free;
-    heap->roots_free = s;
+    s->next = heap->roots.free;
+    heap->roots.free = s;
+}
+
+void wgc__roots_init(wgc_heap *heap)
+{
+    heap->roots = (root_set){0};
+    wgc__vec_init(&heap->roots.kept, sizeof(void *));
 }
 
 void wgc__roots_free(wgc_heap *heap)
 {
-    root_slab *slab = heap->root_slabs;
+    root_slab *slab = heap->roots.slabs;
     while (slab) {
         root_slab *next = slab->next;
         free(slab);
         slab = next;
     }
-    heap->root_slabs = NULL;
-    heap->roots_first = heap->roots_last = heap->roots_free = NULL;
+    wgc__vec_free(&heap->roots.kept);
+    wgc__roots_init(heap);
 }
 
 /* ================================================================= frames */
@@ -260,11 +266,11 @@ void wgc__keep(wgc_heap *heap, void *obj)
     if (*header & WGC_HEADER_KEPT)
         return;
     *header |= WGC_HEADER_KEPT;
-    void **slot = wgc__vec_push(heap, &heap->kept);
+    void **slot = wgc__vec_push(heap, &heap->roots.kept);
     if (slot)
         *slot = obj;
     else
-        heap->kept_overflow = true;
+        heap->roots.kept_overflow = true;
 }
 
 static void unkeep(wgc_heap *heap, void *obj, void *arg)
@@ -277,13 +283,13 @@ bool wgc_end_job(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    vec *k = &heap->kept;
+    vec *k = &heap->roots.kept;
     for (size_t i = 0; i < k->count; i++)
         unkeep(heap, VEC_AT(k, void *, i), NULL);
     k->count = 0;
-    if (heap->kept_overflow) {
+    if (heap->roots.kept_overflow) {
         wgc__each_object(heap, false, unkeep, NULL);
-        heap->kept_overflow = false;
+        heap->roots.kept_overflow = false;
     }
     return true;
 }
@@ -307,7 +313,7 @@ static void check_frames(wgc_heap *heap)
     /* The stack's bounds are cached per thread: for the main thread
      * pthread_getattr_np reads /proc, too slow for every collection. */
     unsigned long self = (unsigned long)pthread_self();
-    if (heap->stack_thread != self) {
+    if (heap->roots.stack_thread != self) {
         pthread_attr_t attr;
         void *base;
         size_t size;
@@ -317,10 +323,10 @@ static void check_frames(wgc_heap *heap)
         pthread_attr_destroy(&attr);
         if (!ok)
             return;
-        heap->stack_lo = base;
-        heap->stack_thread = self;
+        heap->roots.stack_lo = base;
+        heap->roots.stack_thread = self;
     }
-    const char *lo = heap->stack_lo, *sp = __builtin_frame_address(0);
+    const char *lo = heap->roots.stack_lo, *sp = __builtin_frame_address(0);
     for (wgc_frame *f = heap->pub.frames; f; f = f->prev) {
         const char *at = (const char *)f;
         if (at >= lo && at < sp) {
@@ -339,14 +345,31 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v)
 #if WGC_DEBUG_CHECKS
     check_frames(heap);
 #endif
-    for (root_slot *r = heap->roots_first; r; r = r->next)
+    for (root_slot *r = heap->roots.first; r; r = r->next)
         wgc_visit(v, &r->object);
     for (wgc_frame *f = heap->pub.frames; f; f = f->prev)
         for (size_t i = 0; i < f->count; i++)
             wgc_visit(v, f->slots[i]);
-    wgc_visit_array(v, heap->kept.items, heap->kept.count);
-    if (WGC_UNLIKELY(heap->kept_overflow))
+    wgc_visit_array(v, heap->roots.kept.items, heap->roots.kept.count);
+    if (WGC_UNLIKELY(heap->roots.kept_overflow))
         wgc__each_object(heap, false, visit_if_kept, v);
     if (heap->config.trace_roots)
         heap->config.trace_roots(v, heap->config.trace_roots_user);
+}
+
+void wgc__roots_each(wgc_heap *heap,
+                     void (*fn)(void *arg, wgc_root_kind kind, size_t index,
+                                size_t slot, void *at),
+                     void *arg)
+{
+    root_set *rs = &heap->roots;
+    size_t index = 0;
+    for (root_slot *r = rs->first; r; r = r->next)
+        fn(arg, WGC_ROOT_HANDLE, index++, 0, &r->object);
+    index = 0;
+    for (wgc_frame *f = heap->pub.frames; f; f = f->prev, index++)
+        for (size_t i = 0; i < f->count; i++)
+            fn(arg, WGC_ROOT_FRAME, index, i, f->slots[i]);
+    for (size_t i = 0; i < rs->kept.count; i++)
+        fn(arg, WGC_ROOT_KEPT, i, 0, &VEC_AT(&rs->kept, void *, i));
 }
