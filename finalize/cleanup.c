@@ -1,6 +1,8 @@
 /*
- * finalize/cleanup.c -- the safe point: draining every group's and
- * registry's queue in one deterministic order (rule F4 of docs/finalize.md).
+ * finalize/cleanup.c -- the queue owners' list and the safe point: draining
+ * every group's and registry's queue in one deterministic order (rule F4 of
+ * docs/finalize.md).  The only code that writes heap->cleanup, but for the
+ * sequence counter's inline wgc__next_seq (finalize/queue.h).
  *
  * Each owner's queue is already in delivery order, (epoch found dead,
  * registration seq), because a collection notifies in seq order.  The heap
@@ -8,7 +10,7 @@
  * not weak maps) are few, so a scan of them per delivery is cheaper than
  * keeping a merged index up to date.
  */
-#include "gc/internal.h"
+#include "finalize/queue.h"
 
 #if WGC_DEBUG_CHECKS && defined(__linux__)
 #include <errno.h>
@@ -42,11 +44,12 @@ static bool copy_if_readable(void *dst, const void *src, size_t n)
  * So using a dead one is undefined in release builds (the headers say
  * so), which check its type word and signature with plain loads; debug
  * builds read both without touching the memory and report it. */
-bool wgc__special_check(const special *sp, uint32_t sig, const wgc_type *type,
-                        const char *kind)
+bool wgc__owner_check(const queue_owner *o, uint32_t sig, const wgc_type *type,
+                      const char *kind)
 {
-    if (!sp)
+    if (!o)
         return false;
+    const special *sp = &o->sp;
     struct {
         uintptr_t header;
         uint32_t sig;
@@ -71,6 +74,55 @@ bool wgc__special_check(const special *sp, uint32_t sig, const wgc_type *type,
     return true;
 }
 
+/* ============================================================ owners */
+
+bool wgc__owner_add(wgc_heap *heap, queue_owner *o, const special_ops *sops,
+                    const owner_ops *ops, uint32_t sig)
+{
+    if (!wgc__special_add(heap, &o->sp, sops, sig))
+        return false;
+    cleanup_state *c = &heap->cleanup;
+    o->ops = ops;
+    o->prev = c->last;
+    o->next = NULL;
+    if (c->last)
+        c->last->next = o;
+    else
+        c->first = o;
+    c->last = o;
+    return true;
+}
+
+/* Owners die in the sweep (or in wgc_heap_free), their neighbours perhaps
+ * with them: every destructor runs before any dead memory is released, so
+ * unlinking one by one stays within live memory. */
+void wgc__owner_remove(queue_owner *o)
+{
+    if (o->sp.sig == 0)
+        return; /* never listed: its constructor ran out of memory */
+    cleanup_state *c = &o->sp.heap->cleanup;
+    if (o->prev)
+        o->prev->next = o->next;
+    else
+        c->first = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+    else
+        c->last = o->prev;
+    o->prev = o->next = NULL;
+    wgc__special_remove(&o->sp);
+}
+
+bool wgc__in_cleanup(const wgc_heap *heap)
+{
+    return heap->cleanup.depth != 0;
+}
+
+uint64_t wgc__seq_end(const wgc_heap *heap)
+{
+    return heap->cleanup.next_seq;
+}
+
 /* ============================================================ delivery */
 
 /* A delivery key, (epoch found dead, registration seq) [F4]. */
@@ -85,14 +137,12 @@ static bool key_before(key a, key b)
 
 /* The owner whose first queued entry comes first, or NULL; *second gets
  * the first key of every other owner's queue (no key: all ones). */
-static special *next_owner2(wgc_heap *heap, key *second)
+static queue_owner *next_owner2(wgc_heap *heap, key *second)
 {
-    special *best = NULL;
+    queue_owner *best = NULL;
     uint64_t best_epoch = 0, best_seq = 0;
     key other = {UINT64_MAX, UINT64_MAX};
-    vec *owners = &heap->owners;
-    for (size_t i = 0; i < owners->count; i++) {
-        special *sp = VEC_AT(owners, special *, i);
+    for (queue_owner *sp = heap->cleanup.first; sp; sp = sp->next) {
         uint64_t epoch, seq;
         if (!sp->ops->queue_head(sp, &epoch, &seq))
             continue;
@@ -110,7 +160,7 @@ static special *next_owner2(wgc_heap *heap, key *second)
     return best;
 }
 
-static special *next_owner(wgc_heap *heap)
+static queue_owner *next_owner(wgc_heap *heap)
 {
     key unused;
     return next_owner2(heap, &unused);
@@ -118,24 +168,25 @@ static special *next_owner(wgc_heap *heap)
 
 /* Every cleanup callback and executor runs through here: while one runs
  * the heap must outlive it, so wgc_heap_free refuses [F7]. */
-static int deliver_one(special *sp, int (*deliver)(special *, void *), void *arg)
+static int deliver_one(queue_owner *o, int (*deliver)(queue_owner *, void *),
+                       void *arg)
 {
-    wgc_heap *heap = sp->heap;
-    heap->cleanup_depth++;
-    int result = deliver(sp, arg);
-    heap->cleanup_depth--;
+    wgc_heap *heap = o->sp.heap;
+    heap->cleanup.depth++;
+    int result = deliver(o, arg);
+    heap->cleanup.depth--;
     return result;
 }
 
-size_t wgc__drain(special *sp, size_t max, int (*deliver)(special *, void *),
-                  void *arg)
+size_t wgc__drain(queue_owner *o, size_t max,
+                  int (*deliver)(queue_owner *, void *), void *arg)
 {
-    wgc_heap *heap = sp->heap;
+    wgc_heap *heap = o->sp.heap;
     size_t ran = 0;
-    WGC_FRAME(heap, &sp); /* a callback may drop the last reference to it */
-    while (ran < max && sp->pending) {
+    WGC_FRAME(heap, &o); /* a callback may drop the last reference to it */
+    while (ran < max && o->pending) {
         ran++;
-        if (deliver_one(sp, deliver, arg) != 0) {
+        if (deliver_one(o, deliver, arg) != 0) {
             wgc__fail(heap, WGC_ECALLBACK);
             break;
         }
@@ -149,7 +200,7 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
     if (!wgc__enter(heap))
         return 0;
     size_t ran = 0;
-    special *owner;
+    queue_owner *owner;
     key second;
     /* Deliver from the first owner while its head comes before every other
      * owner's head at the time it was chosen, and was queued by then.
@@ -177,9 +228,7 @@ size_t wgc_cleanup_pending(const wgc_heap *heap)
     if (!wgc__check_heap(heap))
         return 0;
     size_t pending = 0;
-    const vec *owners = &heap->owners;
-    for (size_t i = 0; i < owners->count; i++) {
-        special *sp = VEC_AT(owners, special *, i);
+    for (queue_owner *sp = heap->cleanup.first; sp; sp = sp->next) {
         uint64_t epoch, seq;
         /* What wgc_run_cleanup can deliver: a host loops on this. */
         if (sp->pending && sp->ops->queue_head(sp, &epoch, &seq))

@@ -18,7 +18,7 @@
  *      too have an array of their own, made at the first registration
  *      with a token: a cell is 40 bytes.
  */
-#include "gc/internal.h"
+#include "finalize/queue.h"
 
 #define WGC_SIG_REGISTRY 0x52454753u /* "REGS" */
 #define NIL UINT32_MAX
@@ -49,7 +49,7 @@ typedef struct token_slot {
 } token_slot;
 
 struct wgc_registry {
-    special sp;
+    queue_owner q;           /* first: a registry is a queue owner */
     wgc_cleanup_fn callback;
     void *user;
     cell *cells;             /* [R1] in seq order, with holes (FREE) */
@@ -145,7 +145,7 @@ static void queue_unlink(wgc_registry *r, uint32_t i)
         r->cells[c->next].prev = c->prev;
     else
         r->tail = c->prev;
-    r->sp.pending--;
+    r->q.pending--;
 }
 
 /* Leaves a hole [R1]; the holdings and token are no longer traced. */
@@ -224,7 +224,7 @@ static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
     else
         r->head = i;
     r->tail = i;
-    r->sp.pending++;
+    r->q.pending++;
     heap->stats.cells_queued++;
     heap->queued_cleanup = true;
 }
@@ -286,7 +286,7 @@ static void destroy_registry(void *obj)
     free(r->targets);
     free(r->ctok);
     free(r->tokens);
-    wgc__special_remove(&r->sp);
+    wgc__owner_remove(&r->q);
 }
 
 static const wgc_type registry_type = {.name = "FinalizationRegistry",
@@ -295,9 +295,9 @@ static const wgc_type registry_type = {.name = "FinalizationRegistry",
 
 /* ============================================================ delivery */
 
-static bool queue_head(special *sp, uint64_t *epoch, uint64_t *seq)
+static bool queue_head(queue_owner *o, uint64_t *epoch, uint64_t *seq)
 {
-    wgc_registry *r = (wgc_registry *)sp;
+    wgc_registry *r = (wgc_registry *)o;
     if (r->head == NIL)
         return false;
     *epoch = r->cells[r->head].queued_epoch;
@@ -307,11 +307,11 @@ static bool queue_head(special *sp, uint64_t *epoch, uint64_t *seq)
 
 /* Takes the oldest cell off the queue, frees it (so unregister no longer
  * finds it [F5]) and runs the callback on its holdings, rooted. */
-static int deliver(special *sp, void *unused)
+static int deliver(queue_owner *o, void *unused)
 {
     (void)unused;
-    wgc_registry *r = (wgc_registry *)sp;
-    wgc_heap *heap = r->sp.heap;
+    wgc_registry *r = (wgc_registry *)o;
+    wgc_heap *heap = r->q.sp.heap;
     uint32_t i = r->head;
     void *holdings = r->cells[i].holdings;
     void *rooted = r->cells[i].holdings_traced ? holdings : NULL;
@@ -325,14 +325,15 @@ static int deliver(special *sp, void *unused)
     return result;
 }
 
-static const special_ops registry_ops = {after_weak, queue_head, deliver};
+static const special_ops registry_ops = {after_weak};
+static const owner_ops registry_queue = {queue_head, deliver};
 
 /* ================================================================ API */
 
 static bool check_registry(const wgc_registry *r)
 {
-    return wgc__special_check(r ? &r->sp : NULL, WGC_SIG_REGISTRY, &registry_type,
-                              "FinalizationRegistry");
+    return wgc__owner_check(r ? &r->q : NULL, WGC_SIG_REGISTRY, &registry_type,
+                            "FinalizationRegistry");
 }
 
 wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *user)
@@ -350,7 +351,8 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     r->user = user;
     r->head = r->tail = NIL;
     r->first_hole = UINT32_MAX;
-    return wgc__special_add(heap, &r->sp, &registry_ops, WGC_SIG_REGISTRY) ? r : NULL;
+    return wgc__owner_add(heap, &r->q, &registry_ops, &registry_queue,
+                          WGC_SIG_REGISTRY) ? r : NULL;
 }
 
 /* Room for one more cell at the end [R1]: closes the holes when they are
@@ -391,7 +393,7 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
 {
     if (!check_registry(reg))
         return false;
-    wgc_heap *heap = reg->sp.heap;
+    wgc_heap *heap = reg->q.sp.heap;
     if (!wgc__enter(heap))
         return false;
     if (!target || target == holdings || !wgc__is_allocated(heap, target) ||
@@ -417,7 +419,7 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
     reg->targets[i] = target;
     reg->cells[i] = (cell){
         .holdings = holdings,
-        .seq = heap->next_seq++,
+        .seq = wgc__next_seq(heap),
         .state = CELL_LIVE,
         .holdings_traced = traced,
         .counted = traced || token,
@@ -441,7 +443,7 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
 
 bool wgc_registry_unregister(wgc_registry *reg, void *token)
 {
-    if (!check_registry(reg) || !token || !wgc__enter(reg->sp.heap))
+    if (!check_registry(reg) || !token || !wgc__enter(reg->q.sp.heap))
         return false;
     token_slot *s = token_find(reg, token);
     if (!s)
@@ -457,18 +459,18 @@ bool wgc_registry_unregister(wgc_registry *reg, void *token)
     }
     s->token = TOMBSTONE;
     s->first = NIL;
-    reg->sp.heap->stats.cells_unregistered += removed;
+    reg->q.sp.heap->stats.cells_unregistered += removed;
     return removed > 0;
 }
 
 size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max)
 {
-    if (!check_registry(reg) || !wgc__enter(reg->sp.heap))
+    if (!check_registry(reg) || !wgc__enter(reg->q.sp.heap))
         return 0;
-    return wgc__drain(&reg->sp, max, deliver, NULL);
+    return wgc__drain(&reg->q, max, deliver, NULL);
 }
 
 size_t wgc_registry_pending(const wgc_registry *reg)
 {
-    return check_registry(reg) ? reg->sp.pending : 0;
+    return check_registry(reg) ? reg->q.pending : 0;
 }

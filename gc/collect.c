@@ -168,16 +168,6 @@ static size_t sweep_pages(wgc_heap *heap)
     return live;
 }
 
-static void after_weak(wgc_heap *heap)
-{
-    vec *s = &heap->specials;
-    for (size_t i = 0; i < s->count; i++) {
-        special *sp = VEC_AT(s, special *, i);
-        if (sp->ops->after_weak && is_marked(heap, sp))
-            sp->ops->after_weak(heap, sp);
-    }
-}
-
 /* [C2] The next budget, from the bytes that survived. */
 static void set_budget(wgc_heap *heap, size_t live)
 {
@@ -230,7 +220,7 @@ void wgc__collect(wgc_heap *heap)
     wgc__mark_converge(heap);
     wgc__sweep_weak_tables(heap);
     wgc__process_weak(heap);
-    after_weak(heap);
+    wgc__specials_after_weak(heap);
     wgc__frames_check(heap, frames);
 
     heap->phase = PHASE_SWEEP;

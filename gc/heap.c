@@ -180,61 +180,6 @@ void wgc__vec_free(vec *v)
     wgc__vec_init(v, v->item_size);
 }
 
-/* ================================================================ specials */
-
-bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
-                      uint32_t sig)
-{
-    bool owner = ops->queue_head != NULL;
-    if (!wgc__vec_reserve(heap, &heap->specials, 1) ||
-        (owner && !wgc__vec_reserve(heap, &heap->owners, 1)))
-        return wgc__fail(heap, WGC_ENOMEM);
-    sp->ops = ops;
-    sp->heap = heap;
-    sp->index = (uint32_t)heap->specials.count;
-    VEC_AT(&heap->specials, special *, heap->specials.count++) = sp;
-    if (owner) {
-        sp->owner_index = (uint32_t)heap->owners.count;
-        VEC_AT(&heap->owners, special *, heap->owners.count++) = sp;
-    }
-    sp->sig = sig;
-    return true;
-}
-
-/* Specials die in the sweep, many at once: each leaves a hole, and one
- * pass closes them all (wgc__specials_compact), keeping creation order. */
-void wgc__special_remove(special *sp)
-{
-    if (sp->sig == 0)
-        return; /* never listed: its constructor ran out of memory */
-    VEC_AT(&sp->heap->specials, special *, sp->index) = NULL;
-    if (sp->ops->queue_head)
-        VEC_AT(&sp->heap->owners, special *, sp->owner_index) = NULL;
-    sp->sig = WGC_SIG_DEAD;
-}
-
-static void close_holes(vec *v, bool owners)
-{
-    special **items = (special **)v->items;
-    size_t kept = 0;
-    for (size_t i = 0; i < v->count; i++) {
-        if (!items[i])
-            continue;
-        if (owners)
-            items[i]->owner_index = (uint32_t)kept;
-        else
-            items[i]->index = (uint32_t)kept;
-        items[kept++] = items[i];
-    }
-    v->count = kept;
-}
-
-void wgc__specials_compact(wgc_heap *heap)
-{
-    close_holes(&heap->specials, false);
-    close_holes(&heap->owners, true);
-}
-
 /* ============================================================ heap life */
 
 void wgc_config_init(wgc_config *cfg)
@@ -305,8 +250,7 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
     wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uintptr_t *));
     wgc__vec_init(&heap->destructibles, sizeof(void *));
-    wgc__vec_init(&heap->specials, sizeof(special *));
-    wgc__vec_init(&heap->owners, sizeof(special *));
+    wgc__specials_init(heap);
 #if WGC_VALGRIND || WGC_ASAN
     heap->memcheck = mt_detect();
 #endif
@@ -330,8 +274,9 @@ void wgc_heap_free(wgc_heap *heap)
 {
     if (!wgc__check_heap(heap))
         return;
-    if (heap->phase != PHASE_MUTATOR || heap->cleanup_depth) {
-        wgc__misuse(heap, heap->cleanup_depth ? "wgc_heap_free called from a cleanup callback or group executor"
+    bool in_cleanup = wgc__in_cleanup(heap);
+    if (heap->phase != PHASE_MUTATOR || in_cleanup) {
+        wgc__misuse(heap, in_cleanup ? "wgc_heap_free called from a cleanup callback or group executor"
                           : heap->phase == PHASE_FREE ? "wgc_heap_free called by a destructor it runs"
                                                       : "wgc_heap_free called from inside a collection");
         heap->error = WGC_EREENTRY;
@@ -352,8 +297,7 @@ void wgc_heap_free(wgc_heap *heap)
         free(VEC_AT(&heap->ephemeron_head_pool, uintptr_t *, i));
     wgc__vec_free(&heap->ephemeron_head_pool);
     wgc__vec_free(&heap->destructibles);
-    wgc__vec_free(&heap->specials);
-    wgc__vec_free(&heap->owners);
+    wgc__specials_free(heap);
     mt_heap_destroyed(heap);
     /* Volatile: a plain store just before free() is dead to the compiler,
      * which drops it, and a freed heap would still read as live. */

@@ -32,6 +32,7 @@
 #include "gc/trace.h"
 #include "gc/specials.h"
 #include "gc/roots.h"
+#include "finalize/heap_part.h"
 #include "gc/hash.h"
 
 #include <stdlib.h>
@@ -99,17 +100,8 @@ struct wgc_heap {
 
     /* objects whose type has a destructor, in allocation order */
     vec destructibles;
-    /* weak maps, registries and groups, in creation order; and of those the
-     * owners of cleanup queues (registries, groups), so that a safe point
-     * never walks the weak maps */
-    vec specials;
-    vec owners;
-
-    /* finalization: sequence numbers order registrations heap-wide */
-    uint64_t next_seq;
-    /* cleanup callbacks and executors running now (they nest: a callback
-     * may drain): "inside a user callback", apart from the phase [F7] */
-    unsigned cleanup_depth;
+    special_set specials;     /* gc/specials.c's */
+    cleanup_state cleanup;    /* finalize/'s (finalize/heap_part.h) */
 
     wgc_heap_stats stats;
     uint64_t claimed_bytes;   /* bytes handed to runs and large objects */

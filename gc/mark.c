@@ -611,7 +611,7 @@ static void sort_by_seq(wgc_heap *heap, weak_record *records, size_t n)
         return;
     }
     weak_record *from = records, *to = scratch;
-    for (unsigned shift = 0; shift < 64 && (heap->next_seq >> shift); shift += DIGIT) {
+    for (unsigned shift = 0; shift < 64 && (wgc__seq_end(heap) >> shift); shift += DIGIT) {
         size_t count[BUCKETS] = {0};
         for (size_t i = 0; i < n; i++)
             count[(from[i].seq >> shift) & (BUCKETS - 1)]++;

@@ -20,7 +20,7 @@ static void append(wgc_group *g, group_ref *r)
         g->head = r;
     g->tail = r;
     r->ref.flags |= REF_QUEUED;
-    g->sp.pending++;
+    g->q.pending++;
 }
 
 void wgc__group_unlink(wgc_group *g, group_ref *r)
@@ -35,7 +35,7 @@ void wgc__group_unlink(wgc_group *g, group_ref *r)
         g->tail = r->prev;
     r->prev = r->next = NULL;
     r->ref.flags &= ~(uintptr_t)REF_QUEUED;
-    g->sp.pending--;
+    g->q.pending--;
 }
 
 /* ============================================================ tracing */
@@ -81,16 +81,16 @@ static void trace_group(void *obj, wgc_visitor *v)
 
 static void destroy_group(void *obj)
 {
-    wgc__special_remove(&((wgc_group *)obj)->sp);
+    wgc__owner_remove(&((wgc_group *)obj)->q);
 }
 
 static const wgc_type group_type = {.name = "WeakRefGroup", .trace = trace_group, .destroy = destroy_group};
 
 /* ============================================================ delivery */
 
-static bool queue_head(special *sp, uint64_t *epoch, uint64_t *seq)
+static bool queue_head(queue_owner *o, uint64_t *epoch, uint64_t *seq)
 {
-    wgc_group *g = (wgc_group *)sp;
+    wgc_group *g = (wgc_group *)o;
     if (!g->head || !g->executor)
         return false;
     *epoch = g->head->queued_epoch;
@@ -101,7 +101,7 @@ static bool queue_head(special *sp, uint64_t *epoch, uint64_t *seq)
 /* Takes the oldest ref off the queue and runs fn on it, rooted. */
 static int deliver_with(wgc_group *g, wgc_group_fn fn, void *user)
 {
-    wgc_heap *heap = g->sp.heap;
+    wgc_heap *heap = g->q.sp.heap;
     group_ref *r = g->head;
     wgc__group_unlink(g, r);
     /* [W9] Delivered: the ref gives its holdings up before fn gets them,
@@ -123,21 +123,22 @@ typedef struct manual {
     void *user;
 } manual;
 
-static int deliver(special *sp, void *arg)
+static int deliver(queue_owner *o, void *arg)
 {
-    wgc_group *g = (wgc_group *)sp;
+    wgc_group *g = (wgc_group *)o;
     const manual *m = arg;
     return m ? deliver_with(g, m->fn, m->user) : deliver_with(g, g->executor, g->user);
 }
 
-static const special_ops group_ops = {NULL, queue_head, deliver};
+static const special_ops group_ops = {NULL}; /* nothing after weak clearing */
+static const owner_ops group_queue = {queue_head, deliver};
 
 /* ================================================================ API */
 
 static bool check_group(const wgc_group *g)
 {
-    return wgc__special_check(g ? &g->sp : NULL, WGC_SIG_GROUP, &group_type,
-                              "WeakRefGroup");
+    return wgc__owner_check(g ? &g->q : NULL, WGC_SIG_GROUP, &group_type,
+                            "WeakRefGroup");
 }
 
 wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
@@ -149,14 +150,14 @@ wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
         return NULL;
     g->executor = executor;
     g->user = user;
-    return wgc__special_add(heap, &g->sp, &group_ops, WGC_SIG_GROUP) ? g : NULL;
+    return wgc__owner_add(heap, &g->q, &group_ops, &group_queue, WGC_SIG_GROUP) ? g : NULL;
 }
 
 wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
 {
     if (!check_group(group))
         return NULL;
-    wgc_heap *heap = group->sp.heap;
+    wgc_heap *heap = group->q.sp.heap;
     if (group->shut) {
         wgc__misuse(heap, "wgc_group_make_ref on a group that was shut down");
         wgc__fail(heap, WGC_ESTATE); /* [W15] */
@@ -169,33 +170,33 @@ wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
     if (!r)
         return NULL;
     r->group = group;
-    r->seq = heap->next_seq++;
+    r->seq = wgc__next_seq(heap);
     return &r->ref;
 }
 
 size_t wgc_group_finalize_some(wgc_group *group, size_t max)
 {
-    if (!check_group(group) || !group->executor || !wgc__enter(group->sp.heap))
+    if (!check_group(group) || !group->executor || !wgc__enter(group->q.sp.heap))
         return 0;
-    return wgc__drain(&group->sp, max, deliver, NULL);
+    return wgc__drain(&group->q, max, deliver, NULL);
 }
 
 size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user)
 {
-    if (!check_group(group) || !fn || !wgc__enter(group->sp.heap))
+    if (!check_group(group) || !fn || !wgc__enter(group->q.sp.heap))
         return 0;
     manual m = {fn, user};
-    return wgc__drain(&group->sp, SIZE_MAX, deliver, &m);
+    return wgc__drain(&group->q, SIZE_MAX, deliver, &m);
 }
 
 size_t wgc_group_pending(const wgc_group *group)
 {
-    return check_group(group) ? group->sp.pending : 0;
+    return check_group(group) ? group->q.pending : 0;
 }
 
 bool wgc_group_shutdown(wgc_group *group)
 {
-    if (!check_group(group) || !wgc__enter(group->sp.heap))
+    if (!check_group(group) || !wgc__enter(group->q.sp.heap))
         return false;
     /* [W15] Drop the queue: the refs stay (empty, as they were), their
      * holdings go.  Live refs stay as they are until their targets die;

@@ -6,6 +6,7 @@
 #define WGC_WEAK_INTERNAL_H
 
 #include "gc/internal.h"
+#include "finalize/queue.h"
 
 #define WGC_SIG_GROUP 0x47525550u /* "GRUP" */
 
@@ -40,7 +41,7 @@ typedef struct group_ref {
 } group_ref;
 
 struct wgc_group {
-    special sp;
+    queue_owner q;           /* first: a group is a queue owner */
     wgc_group_fn executor;
     void *user;
     group_ref *head, *tail;  /* the queue, oldest first */

@@ -184,7 +184,7 @@ static void destroy_weakmap(void *obj)
 }
 
 static const wgc_type weakmap_type = {.name = "WeakMap", .trace = trace_weakmap, .destroy = destroy_weakmap};
-static const special_ops weakmap_ops = {after_weak, NULL, NULL};
+static const special_ops weakmap_ops = {after_weak};
 
 static bool check_map(wgc_heap *heap, const wgc_weakmap *m)
 {

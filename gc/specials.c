@@ -1,0 +1,63 @@
+/*
+ * gc/specials.c -- the list of specials (weak maps, registries, groups):
+ * the only code that writes heap->specials (gc/specials.h).
+ */
+#include "gc/internal.h"
+
+void wgc__specials_init(wgc_heap *heap)
+{
+    wgc__vec_init(&heap->specials.all, sizeof(special *));
+}
+
+void wgc__specials_free(wgc_heap *heap)
+{
+    wgc__vec_free(&heap->specials.all);
+}
+
+bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
+                      uint32_t sig)
+{
+    vec *all = &heap->specials.all;
+    if (!wgc__vec_reserve(heap, all, 1))
+        return wgc__fail(heap, WGC_ENOMEM);
+    sp->ops = ops;
+    sp->heap = heap;
+    sp->index = (uint32_t)all->count;
+    VEC_AT(all, special *, all->count++) = sp;
+    sp->sig = sig;
+    return true;
+}
+
+/* Specials die in the sweep, many at once: each leaves a hole, and one
+ * pass closes them all (wgc__specials_compact), keeping creation order. */
+void wgc__special_remove(special *sp)
+{
+    if (sp->sig == 0)
+        return; /* never listed: its constructor ran out of memory */
+    VEC_AT(&sp->heap->specials.all, special *, sp->index) = NULL;
+    sp->sig = WGC_SIG_DEAD;
+}
+
+void wgc__specials_after_weak(wgc_heap *heap)
+{
+    vec *all = &heap->specials.all;
+    for (size_t i = 0; i < all->count; i++) {
+        special *sp = VEC_AT(all, special *, i);
+        if (sp->ops->after_weak && is_marked(heap, sp))
+            sp->ops->after_weak(heap, sp);
+    }
+}
+
+void wgc__specials_compact(wgc_heap *heap)
+{
+    vec *all = &heap->specials.all;
+    special **items = (special **)all->items;
+    size_t kept = 0;
+    for (size_t i = 0; i < all->count; i++) {
+        if (!items[i])
+            continue;
+        items[i]->index = (uint32_t)kept;
+        items[kept++] = items[i];
+    }
+    all->count = kept;
+}
