@@ -2,7 +2,7 @@
  * finalize/heap_part.h -- what the core sees of finalization: the layout of
  * heap->cleanup, for the heap struct alone (only finalize/ reads or writes
  * it, through finalize/queue.h), and the questions the core asks.  Not
- * installed.
+ * installed.  [F15]
  */
 #ifndef WGC_FINALIZE_HEAP_PART_H
 #define WGC_FINALIZE_HEAP_PART_H

@@ -4,8 +4,8 @@
  * (finalize/cleanup.c).  Rules F4, F7, F8 of docs/finalize.md.  Not
  * installed.
  *
- * Only finalize/ writes heap->cleanup: the owners reach it through the
- * functions below.  An owner writes its own queue and `pending`.
+ * [F15] Only finalize/ writes heap->cleanup: the owners reach it through
+ * the functions below.  An owner writes its own queue and `pending`.
  */
 #ifndef WGC_FINALIZE_QUEUE_H
 #define WGC_FINALIZE_QUEUE_H

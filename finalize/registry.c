@@ -1,22 +1,22 @@
 /*
- * finalize/registry.c -- FinalizationRegistry (rules F1 to F9 of
- * docs/finalize.md).
+ * finalize/registry.c -- FinalizationRegistry (rules F1 to F9 and F14 of
+ * docs/finalize.md); a queue owner of finalize/queue.h [F15].
  *
  * Cells live in an array owned by the registry, not in the heap: a cell is
  * never visible to the program, and a collection can queue cells without
  * allocating.  The queue is chained through the cells by index.
  *
- * [R1] Cells are in registration order: a new cell goes at the end (seq
- *      numbers only grow), freed cells leave holes, and compaction closes
- *      them keeping the order.  So after marking, one walk over the array
- *      finds the dead targets already in seq order and queues them [F4],
- *      with no per-cell weak record and no sort; the walk needs no memory,
- *      so an out-of-memory collection keeps the order too.  The targets
- *      have an array of their own (NULL unless LIVE), so that walk reads 8
- *      bytes per cell; and the trace callback skips the cells altogether
- *      when none has traced holdings or a token.  Tokens and their chains
- *      too have an array of their own, made at the first registration
- *      with a token: a cell is 40 bytes.
+ * [F14] Cells are in registration order: a new cell goes at the end (seq
+ *       numbers only grow), freed cells leave holes, and compaction closes
+ *       them keeping the order.  So after marking, one walk over the array
+ *       finds the dead targets already in seq order and queues them [F4],
+ *       with no per-cell weak record and no sort; the walk needs no memory,
+ *       so an out-of-memory collection keeps the order too.  The targets
+ *       have an array of their own (NULL unless LIVE), so that walk reads 8
+ *       bytes per cell; and the trace callback skips the cells altogether
+ *       when none has traced holdings or a token.  Tokens and their chains
+ *       too have an array of their own, made at the first registration
+ *       with a token: a cell is 40 bytes.
  */
 #include "finalize/queue.h"
 
@@ -52,9 +52,9 @@ struct wgc_registry {
     queue_owner q;           /* first: a registry is a queue owner */
     wgc_cleanup_fn callback;
     void *user;
-    cell *cells;             /* [R1] in seq order, with holes (FREE) */
+    cell *cells;             /* [F14] in seq order, with holes (FREE) */
     void **targets;          /* targets[i]: cell i's target, weak; NULL
-                              * unless the cell is LIVE [R1] */
+                              * unless the cell is LIVE [F14] */
     cell_token *ctok;        /* ctok[i]: cell i's token, or NULL */
     uint32_t used, capacity; /* cells [0, used) are in use or holes */
     uint32_t live;           /* cells of [0, used) that are not FREE */
@@ -148,7 +148,7 @@ static void queue_unlink(wgc_registry *r, uint32_t i)
     r->q.pending--;
 }
 
-/* Leaves a hole [R1]; the holdings and token are no longer traced. */
+/* Leaves a hole [F14]; the holdings and token are no longer traced. */
 static void cell_free(wgc_registry *r, uint32_t i)
 {
     cell *c = &r->cells[i];
@@ -163,7 +163,7 @@ static void cell_free(wgc_registry *r, uint32_t i)
         r->first_hole = i;
 }
 
-/* Closes the holes, keeping the order [R1], and renumbers every index
+/* Closes the holes, keeping the order [F14], and renumbers every index
  * link.  Needs no memory: each cell that moves records its new index
  * before any cell moves.  Cells below the first hole stay where they are,
  * so closing the holes costs the cells from the first hole on plus the
@@ -230,7 +230,7 @@ static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
 }
 
 /* Targets are not reported while marking: the walk in after_weak checks
- * them once marking is over [R1].  (The verifier still sees them.) */
+ * them once marking is over [F14].  (The verifier still sees them.) */
 static void trace_registry(void *obj, wgc_visitor *v)
 {
     wgc_registry *r = obj;
@@ -254,7 +254,7 @@ static void trace_registry(void *obj, wgc_visitor *v)
 }
 
 /* After the weak step, in the same step as every other weak reference
- * [W3]: queue the cells whose targets died, in seq order [R1] [F4]; forget
+ * [W3]: queue the cells whose targets died, in seq order [F14] [F4]; forget
  * tokens that died [F1].  Holes are closed at registration, when the array
  * is full; here only when they are most of it, so that a registry no longer
  * used does not keep every collection walking them. */
@@ -355,7 +355,7 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
                           WGC_SIG_REGISTRY) ? r : NULL;
 }
 
-/* Room for one more cell at the end [R1]: closes the holes when they are
+/* Room for one more cell at the end [F14]: closes the holes when they are
  * half the array, grows it otherwise. */
 static bool cells_reserve(wgc_heap *heap, wgc_registry *r)
 {

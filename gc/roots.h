@@ -21,7 +21,7 @@ typedef struct root_slot {
 typedef struct root_slab root_slab;
 
 /* heap->roots, the root sets but the frames: gc/roots.c's, the only code
- * that writes (or reads) it.  Frames stay in heap->pub, where the inline
+ * that writes (or reads) it [R2].  Frames stay in heap->pub, where the inline
  * WGC_FRAME pushes them. */
 typedef struct root_set {
     root_slot *first, *last;  /* live handles, creation order */

@@ -1,6 +1,6 @@
 /*
  * gc/specials.c -- the list of specials (weak maps, registries, groups):
- * the only code that writes heap->specials (gc/specials.h).
+ * the only code that writes heap->specials (gc/specials.h) [G7].
  */
 #include "gc/internal.h"
 

@@ -25,7 +25,7 @@ struct special {
     wgc_heap *heap;
 };
 
-/* heap->specials: gc/specials.c's, the only code that writes it. */
+/* heap->specials: gc/specials.c's, the only code that writes it [G7]. */
 typedef struct special_set {
     vec all;                  /* every listed special, creation order; a
                                * dead one leaves NULL until the compaction */

@@ -1180,10 +1180,10 @@ Test(finalize, same_program_twice_gives_identical_logs)
     free(c.log);
 }
 
-/* ====================================================== cell array [R1] */
+/* ====================================================== cell array [F14] */
 
 /* The cells are kept in registration order with holes, closed when the
- * array is full (finalize/registry.c [R1]).  Closing them renumbers every
+ * array is full [F14].  Closing them renumbers every
  * cell: the queue, the token chains and the order of later notifications
  * must come through unchanged [F4] [F5] [F6]. */
 Test(finalize, holes_closed_at_registration_keep_queue_and_tokens)
@@ -1270,7 +1270,7 @@ Test(finalize, holes_closed_in_a_collection_keep_order)
 }
 
 /* Tokens live beside the cells, in an array made at the first registration
- * with a token (finalize/registry.c [R1]): cells registered before it have
+ * with a token [F14]: cells registered before it have
  * none, and growing or closing holes afterwards keeps every token. */
 Test(finalize, first_token_after_cells_without_tokens)
 {

@@ -1,7 +1,8 @@
 /*
  * weak/group.c -- WeakRefGroup: refs whose dead targets queue the ref on
  * its group, delivered to the group's executor at safe points.  Rules W6
- * to W10 and W15 (shutdown) of docs/weak.md.
+ * to W10 and W15 (shutdown) of docs/weak.md; a queue owner of
+ * finalize/queue.h [F15].
  *
  * A collection touches only the group refs whose targets it finds dead
  * (through the notify of their weak slot): it never polls a group.
