@@ -142,14 +142,14 @@ static queue_owner *next_owner2(wgc_heap *heap, key *second)
     queue_owner *best = NULL;
     uint64_t best_epoch = 0, best_seq = 0;
     key other = {UINT64_MAX, UINT64_MAX};
-    for (queue_owner *sp = heap->cleanup.first; sp; sp = sp->next) {
+    for (queue_owner *o = heap->cleanup.first; o; o = o->next) {
         uint64_t epoch, seq;
-        if (!sp->ops->queue_head(sp, &epoch, &seq))
+        if (!o->ops->queue_head(o, &epoch, &seq))
             continue;
         if (!best || epoch < best_epoch || (epoch == best_epoch && seq < best_seq)) {
             if (best)
                 other = (key){best_epoch, best_seq};
-            best = sp;
+            best = o;
             best_epoch = epoch;
             best_seq = seq;
         } else if (key_before((key){epoch, seq}, other)) {
@@ -228,11 +228,11 @@ size_t wgc_cleanup_pending(const wgc_heap *heap)
     if (!wgc__check_heap(heap))
         return 0;
     size_t pending = 0;
-    for (queue_owner *sp = heap->cleanup.first; sp; sp = sp->next) {
+    for (queue_owner *o = heap->cleanup.first; o; o = o->next) {
         uint64_t epoch, seq;
         /* What wgc_run_cleanup can deliver: a host loops on this. */
-        if (sp->pending && sp->ops->queue_head(sp, &epoch, &seq))
-            pending += sp->pending;
+        if (o->pending && o->ops->queue_head(o, &epoch, &seq))
+            pending += o->pending;
     }
     return pending;
 }
