@@ -13,7 +13,7 @@ void (wgc_write_barrier)(wgc_heap *heap, void *obj)
     if (!obj || !wgc__check_heap(heap))
         return;
 #if WGC_DEBUG_CHECKS
-    if (heap->phase != PHASE_MUTATOR)
+    if (heap->callback != CALLBACK_NONE)
         wgc__misuse(heap, "wgc_write_barrier on %p from inside a collection "
                           "(a trace callback, destructor or hook)", obj);
     else if (!wgc_is_object(heap, obj))

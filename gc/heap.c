@@ -94,11 +94,11 @@ bool wgc__enter_refused(wgc_heap *heap)
         wgc__misuse(heap, "used from thread %lx while thread %lx is inside it",
                     self, heap->owner_thread);
 #endif
-    if (heap->phase == PHASE_FREE) {
+    if (heap->callback == CALLBACK_HEAP_FREE) {
         wgc__misuse(heap, "heap used by a destructor run by wgc_heap_free");
         return wgc__fail(heap, WGC_EREENTRY);
     }
-    if (heap->phase != PHASE_MUTATOR) {
+    if (heap->callback != CALLBACK_NONE) {
         wgc__misuse(heap, "heap changed from inside a collection "
                           "(a trace callback, destructor or hook)");
         return wgc__fail(heap, WGC_EREENTRY);
@@ -330,14 +330,14 @@ void wgc_heap_free(wgc_heap *heap)
 {
     if (!wgc__check_heap(heap))
         return;
-    if (heap->phase != PHASE_MUTATOR || heap->cleanup_depth) {
+    if (heap->callback != CALLBACK_NONE || heap->cleanup_depth) {
         wgc__misuse(heap, heap->cleanup_depth ? "wgc_heap_free called from a cleanup callback or group executor"
-                          : heap->phase == PHASE_FREE ? "wgc_heap_free called by a destructor it runs"
+                          : heap->callback == CALLBACK_HEAP_FREE ? "wgc_heap_free called by a destructor it runs"
                                                       : "wgc_heap_free called from inside a collection");
         heap->error = WGC_EREENTRY;
         return;
     }
-    heap->phase = PHASE_FREE;
+    heap->callback = CALLBACK_HEAP_FREE;
     wgc__allocators_retire(heap); /* destructors must not allocate [G5] */
     destroy_everything(heap);
     wgc__roots_free(heap);

@@ -60,8 +60,7 @@ bool wgc_debug_verify(wgc_heap *heap)
     if (!wgc__enter(heap))
         return false;
     verify_state st = {.v = {heap, VISIT_VERIFY}};
-    phase saved = heap->phase;
-    heap->phase = PHASE_MARK; /* trace callbacks run: forbid allocation */
+    heap->callback = CALLBACK_TRACE; /* trace callbacks run */
     wgc__roots_trace(heap, &st.v);
     wgc__each_object(heap, false, verify_object, &st);
 
@@ -78,6 +77,6 @@ bool wgc_debug_verify(wgc_heap *heap)
             }
         }
     }
-    heap->phase = saved;
+    heap->callback = CALLBACK_NONE;
     return st.bad == 0;
 }
