@@ -65,15 +65,18 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
         }
     }
     for (large *l = heap->large_objects; l; l = l->next)
-        if (!marked_only || l->mark_epoch == heap->epoch)
+        if (!marked_only || l->mark_epoch == heap->mark_epoch)
             fn(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, arg);
 }
 
 /* ================================================================ phases */
 
+/* A major collection marks into the other bitmap, cleared [Y1]. */
 static void begin_marking(wgc_heap *heap)
 {
-    heap->epoch++;
+    heap->mark_epoch++;
+    heap->remembered.count = 0; /* everything is rescanned */
+    heap->remembered_overflow = false;
     unsigned bits = mark_bits(heap);
     for (int atomic = 0; atomic < 2; atomic++)
         for (int c = 0; c < WGC_CLASS_COUNT; c++)
@@ -156,7 +159,7 @@ static size_t sweep_pages(wgc_heap *heap)
     large *l = heap->large_objects;
     while (l) {
         large *next = l->next;
-        if (l->mark_epoch == heap->epoch) {
+        if (l->mark_epoch == heap->mark_epoch) {
             live += l->size;
         } else {
             mt_object_free(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, 0);
@@ -195,6 +198,26 @@ static void hook(wgc_heap *heap, wgc_event event)
         heap->config.on_event(heap, event, heap->config.on_event_user);
 }
 
+/* [Y6] Whether the collection that starts is minor: in the generational
+ * mode, unless a major is asked for, the remembered set is incomplete, or
+ * the old objects have outgrown major_at. */
+static bool choose_minor(const wgc_heap *heap, collect_kind kind)
+{
+    if (!heap->generational || kind == COLLECT_MAJOR || heap->remembered_overflow)
+        return false;
+    return kind == COLLECT_MINOR || heap->stats.live_bytes < heap->major_at;
+}
+
+/* [Y6] After a major: the old generation may grow by what the full mode's
+ * budget would allow before the next major. */
+static void set_major_at(wgc_heap *heap, size_t live)
+{
+    double next = ((double)live + (double)heap->external_bytes) *
+                  heap->config.growth_factor;
+    double floor = (double)heap->config.initial_heap_size;
+    heap->major_at = next > floor ? (size_t)next : (size_t)floor;
+}
+
 /* ================================================================ phases
  *
  * [C3] One function per phase: each does its work and names the next.
@@ -210,17 +233,25 @@ static cycle_phase phase_start(wgc_heap *heap)
     c->cpu_start_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     c->live_before = heap->stats.live_bytes;
     c->frames = heap->pub.frames;
+    heap->epoch++;
     /* With no allocation run open, the fast path cannot succeed until the
      * cycle is over [G5]: allocation from hooks reaches the checks. */
     wgc__allocators_retire(heap);
-    hook(heap, WGC_EVENT_COLLECT_START);
+#if WGC_DEBUG_CHECKS
+    if (c->minor && !wgc__verify_barrier(heap))
+        abort();
+#endif
+    hook(heap, c->minor ? WGC_EVENT_MINOR_START : WGC_EVENT_COLLECT_START);
     return CYCLE_ROOTS;
 }
 
 static cycle_phase phase_roots(wgc_heap *heap)
 {
     heap->queued_cleanup = false;
-    begin_marking(heap);
+    if (heap->cycle.minor)
+        wgc__mark_remembered(heap);
+    else
+        begin_marking(heap);
     wgc__mark_roots(heap);
     return CYCLE_DRAIN;
 }
@@ -274,6 +305,8 @@ static cycle_phase phase_budget(wgc_heap *heap)
 {
     cycle *c = &heap->cycle;
     set_budget(heap, c->live);
+    if (!c->minor)
+        set_major_at(heap, c->live);
     uint64_t pause = clock_ns(CLOCK_MONOTONIC) - c->start_ns;
     uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c->cpu_start_ns;
     wgc_heap_stats *st = &heap->stats;
@@ -285,6 +318,14 @@ static cycle_phase phase_budget(wgc_heap *heap)
         st->pause_max_ns = pause;
     st->pause_cpu_last_ns = cpu;
     st->pause_cpu_total_ns += cpu;
+    if (c->minor) {
+        st->minor_collections++;
+        st->minor_pause_total_ns += pause;
+        if (pause > st->minor_pause_max_ns)
+            st->minor_pause_max_ns = pause;
+    } else if (pause > st->major_pause_max_ns) {
+        st->major_pause_max_ns = pause;
+    }
 #if WGC_DEBUG_CHECKS
     /* The verifier is an entry point: it runs as the mutator would. */
     heap->callback = CALLBACK_NONE;
@@ -303,7 +344,7 @@ static cycle_phase phase_notify(wgc_heap *heap)
         print_stats(heap, heap->cycle.live_before);
     if (heap->queued_cleanup && heap->config.cleanup_pending)
         heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
-    hook(heap, WGC_EVENT_COLLECT_END);
+    hook(heap, heap->cycle.minor ? WGC_EVENT_MINOR_END : WGC_EVENT_COLLECT_END);
     return CYCLE_RELEASE;
 }
 
@@ -351,9 +392,15 @@ static cycle_phase step(wgc_heap *heap)
 
 void wgc__collect(wgc_heap *heap)
 {
+    wgc__collect_as(heap, COLLECT_AUTO);
+}
+
+void wgc__collect_as(wgc_heap *heap, collect_kind kind)
+{
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
+    heap->cycle.minor = choose_minor(heap, kind);
     heap->cycle.phase = CYCLE_START;
     while (heap->cycle.phase != CYCLE_IDLE)
         heap->cycle.phase = step(heap);
@@ -366,6 +413,14 @@ bool wgc_collect(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    wgc__collect(heap);
+    wgc__collect_as(heap, COLLECT_MAJOR);
+    return true;
+}
+
+bool wgc_collect_minor(wgc_heap *heap)
+{
+    if (!wgc__enter(heap))
+        return false;
+    wgc__collect_as(heap, COLLECT_MINOR);
     return true;
 }

@@ -284,6 +284,12 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
         if (*end == '\0' && n <= UINT32_MAX)
             config.stress_interval = (unsigned)n;
     }
+    if ((unsigned)config.collector > WGC_COLLECTOR_GENERATIONAL)
+        return refuse(why, WGC_EINVAL, "collector must be a wgc_collector");
+    const char *collector = getenv("WGC_COLLECTOR");
+    if (config.collector == WGC_COLLECTOR_DEFAULT)
+        config.collector = collector && !strcmp(collector, "generational")
+                               ? WGC_COLLECTOR_GENERATIONAL : WGC_COLLECTOR_FULL;
     const char *print = getenv("WGC_PRINT_STATS");
     if (print && (print[0] == '0' || print[0] == '1') && print[1] == '\0')
         config.print_stats = print[0] == '1';
@@ -297,6 +303,11 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->config = config;
     heap->budget = config.initial_heap_size;
     heap->stress_countdown = config.stress_interval;
+    /* [Y1] New large objects have mark_epoch 0: unmarked, young. */
+    heap->mark_epoch = 1;
+    heap->alloc_bits = 1;
+    heap->generational = config.collector == WGC_COLLECTOR_GENERATIONAL;
+    wgc__vec_init(&heap->remembered, sizeof(void *));
     wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
     wgc__vec_init(&heap->kept, sizeof(void *));
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
@@ -345,6 +356,7 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__pages_free_all(heap);
     wgc__vec_free(&heap->page_table);
     wgc__vec_free(&heap->kept);
+    wgc__vec_free(&heap->remembered);
     wgc__vec_free(&heap->weak_records);
     wgc__vec_free(&heap->weak_slots);
     wgc__vec_free(&heap->ephemerons);

@@ -71,9 +71,13 @@ typedef enum cycle_phase {
     CYCLE_PHASES
 } cycle_phase;
 
+/* What a collection is asked to be: the policy's choice [Y6], or a kind. */
+typedef enum collect_kind { COLLECT_AUTO, COLLECT_MINOR, COLLECT_MAJOR } collect_kind;
+
 /* The state of one collection cycle, kept across its phases. */
 typedef struct cycle {
     cycle_phase phase;
+    bool minor;               /* [Y1] marks only young objects */
     uint64_t start_ns, cpu_start_ns; /* for the pause */
     size_t live_before, live;
     wgc_frame *frames;        /* the frame stack as the cycle found it */
@@ -100,7 +104,8 @@ struct wgc_heap {
     size_t page_table_used;
 
     /* collection policy */
-    uint64_t epoch;
+    uint64_t epoch;           /* collections so far: orders cleanups [F4] */
+    uint64_t mark_epoch;      /* [Y1] majors so far: what marks compare */
     unsigned alloc_bits;      /* marks[alloc_bits] is [G3]'s bitmap */
     uint64_t large_allocs;
     size_t budget;            /* [G4] bytes the program may allocate between
@@ -119,6 +124,12 @@ struct wgc_heap {
     vec kept;                 /* keep-during-job objects, once each */
     bool kept_overflow;       /* kept objects missing from `kept` (it could
                                * not grow): found by their header bit */
+
+    /* the generational mode [Y2] */
+    bool generational;
+    vec remembered;           /* old objects the barrier saw written */
+    bool remembered_overflow; /* one missing from `remembered`: next is major */
+    size_t major_at;          /* [Y6] old bytes that make the next a major */
 
     /* marking */
     mark_segment *mark_stack;
@@ -171,7 +182,7 @@ struct wgc_heap {
 /* The bitmap the running (or last) collection marks in. */
 static inline unsigned mark_bits(const wgc_heap *heap)
 {
-    return (unsigned)(heap->epoch & 1);
+    return (unsigned)(heap->mark_epoch & 1);
 }
 
 /* Whether obj is marked by the running (or last) collection. */
@@ -179,7 +190,7 @@ static inline bool is_marked(const wgc_heap *heap, const void *obj)
 {
     const span *s = span_of(obj);
     if (s->kind == SPAN_LARGE)
-        return ((const large *)s)->mark_epoch == heap->epoch;
+        return ((const large *)s)->mark_epoch == heap->mark_epoch;
     const page *p = (const page *)s;
     size_t g = (size_t)((const char *)obj - (const char *)p) / WGC_GRANULE;
     return (p->marks[mark_bits(heap)][g / 64] >> (g % 64)) & 1;
@@ -223,7 +234,12 @@ void *wgc__calloc(wgc_heap *heap, size_t count, size_t size);
 
 /* ============================================================ collect.c */
 
+/* A collection of the kind the policy chooses [Y6]. */
 void wgc__collect(wgc_heap *heap);
+void wgc__collect_as(wgc_heap *heap, collect_kind kind);
+/* Debug: [Y3] no old object whose barrier bit is set points to a young
+ * one; each one that does is reported ("missing write barrier"). */
+bool wgc__verify_barrier(wgc_heap *heap);
 /* Invokes fn(heap, obj, arg) on every live object, pages first. */
 void wgc__each_object(wgc_heap *heap, bool marked_only,
                       void (*fn)(wgc_heap *, void *, void *), void *arg);
