@@ -2,9 +2,10 @@
  * storeheavy.c -- random pointer stores into a large old structure, each
  * through the write barrier: what the barrier costs.
  *
- * Builds n nodes (default 4,000,000, about 250 MB with the index array),
- * held in a rooted index array and linked into a chain.  Then makes s
- * stores (default 16,000,000) into random nodes: every e-th (default 2) a
+ * Builds n nodes (default 2,000,000: 96 MB of nodes, a 16 MB index array,
+ * and up to 64 MB of leaves once the stores have filled them in), held in
+ * a rooted index array and linked into a chain.  Then makes s stores
+ * (default 6,000,000) into random nodes: every e-th (default 2) a
  * new leaf object is allocated and stored into the node's leaf field,
  * replacing the one before; every other store writes a pointer to another
  * random node into one of the node's two link fields, so the structure
@@ -107,8 +108,8 @@ store_loop(struct bench_ptrs *nodes, long n, long s, long every, bool barrier,
 
 int main(int argc, char **argv)
 {
-    long n = bench_arg(argc, argv, 1, 4000000);
-    long s = bench_arg(argc, argv, 2, 16000000);
+    long n = bench_arg(argc, argv, 1, 2000000);
+    long s = bench_arg(argc, argv, 2, 6000000);
     long every = bench_arg(argc, argv, 3, 2);
     bool barrier = argc <= 4 || strcmp(argv[4], "barrier") == 0;
     BENCH_CHECK(argc <= 4 || barrier || strcmp(argv[4], "nobarrier") == 0,
