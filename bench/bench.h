@@ -151,10 +151,10 @@ static struct {
 
 /* The collector mode the run asked for: the environment variable
  * WGC_COLLECTOR (bench/run sets it per variant: wgc-gen, wgc-inc), "full"
- * when unset.  wgc_config has no mode yet, so every run is full-heap and
- * the RESULT line says so (collector=full) next to what was asked
- * (collector_asked=...): a variant that asks for a mode this wgc lacks is
- * visible in the report, never silently measured as another. */
+ * when unset.  The RESULT line says which mode ran (collector=...) next to
+ * what was asked (collector_asked=...): a variant that asks for a mode the
+ * wgc it is built against lacks (a --baseline revision) is visible in the
+ * report, never silently measured as another. */
 #ifdef VARIANT_WGC
 static const char *bench_collector_asked_ = "full";
 static const char *bench_collector_ = "full";
@@ -185,6 +185,12 @@ static void bench_on_event_(wgc_heap *heap, wgc_event ev, void *user)
         bench_pause_start();
     else if (ev == WGC_EVENT_COLLECT_END)
         bench_pause_end();
+#ifdef WGC_HAS_COLLECTOR_MODES
+    else if (ev == WGC_EVENT_MINOR_START)
+        bench_pause_start();
+    else if (ev == WGC_EVENT_MINOR_END)
+        bench_pause_end();
+#endif
 }
 #elif defined(VARIANT_BDWGC)
 static void bench_on_event_(GC_EventType ev)
@@ -217,11 +223,17 @@ static void bench_init(void)
     env = getenv("WGC_COLLECTOR");
     if (env && *env) {
         bench_collector_asked_ = env;
-        /* Where the mode will be set once wgc_config has one (issues 14
-         * and 15); until then only "full" is honoured. */
-        if (strcmp(env, "full") != 0)
-            fprintf(stderr, "bench: WGC_COLLECTOR=%s: this wgc has no "
-                    "collector modes; running full\n", env);
+#ifdef WGC_HAS_COLLECTOR_MODES
+        if (strcmp(env, "generational") == 0) {
+            cfg.collector = WGC_COLLECTOR_GENERATIONAL;
+            bench_collector_ = "generational";
+        } else {
+            cfg.collector = WGC_COLLECTOR_FULL;
+        }
+#endif
+        if (strcmp(env, bench_collector_) != 0)
+            fprintf(stderr, "bench: WGC_COLLECTOR=%s: this wgc has no such "
+                    "collector mode; running %s\n", env, bench_collector_);
     }
     bench_heap = wgc_heap_new(&cfg);
     BENCH_CHECK(bench_heap, "wgc_heap_new failed");

@@ -169,7 +169,9 @@ typedef enum wgc_event {
     WGC_EVENT_MINOR_END
 } wgc_event;
 
-/* Which collector a heap runs (docs/generational.md). */
+/* Which collector a heap runs (docs/generational.md).  The macro says that
+ * this version has wgc_config.collector, for code built against several. */
+#define WGC_HAS_COLLECTOR_MODES 1
 typedef enum wgc_collector {
     /* The default: WGC_COLLECTOR_FULL, unless the environment variable
      * WGC_COLLECTOR says "generational" when the heap is made.  So a test
