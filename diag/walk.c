@@ -330,8 +330,7 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
     for (int atomic = 0; atomic < 2; atomic++)
         for (int c = 0; c < WGC_SIZE_CLASSES_; c++)
             heap->pub.runs[atomic][c].limit = heap->pub.runs[atomic][c].cursor;
-    phase saved = heap->phase;
-    heap->phase = PHASE_MARK;
+    heap->callback = CALLBACK_TRACE;
 
     walk_roots(w);
     for (size_t i = 0; i < w->nodes.count && !w->oom; i++) {
@@ -340,7 +339,7 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
         scan_node(w, i);
     }
 
-    heap->phase = saved;
+    heap->callback = CALLBACK_NONE;
     memcpy(heap->pub.runs, runs, sizeof runs);
     if (w->oom)
         return wgc__fail(heap, WGC_ENOMEM);

@@ -249,7 +249,7 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
      * the callbacks draining them may make new garbage, which only the
      * next collection finds. */
     for (;;) {
-        wgc__collect(heap);
+        wgc__collect_as(heap, COLLECT_MAJOR);
         heap->error = WGC_OK;
         size_t ran = wgc_run_cleanup(heap, SIZE_MAX);
         total += ran;

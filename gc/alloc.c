@@ -222,7 +222,7 @@ static bool refill(wgc_heap *heap, allocator *a)
         }
         if (collected || !heap->config.auto_collect)
             return false;
-        wgc__collect(heap);
+        wgc__collect_as(heap, COLLECT_MAJOR); /* [Y6] old garbage too */
         collected = true;
     }
     claim_run(heap, a);
@@ -239,7 +239,7 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
     large *l = wgc__large_new(heap, size);
     if (!l && !collected && heap->config.auto_collect &&
         heap->error != WGC_EOVERFLOW) {
-        wgc__collect(heap);
+        wgc__collect_as(heap, COLLECT_MAJOR);
         l = wgc__large_new(heap, size);
     }
     if (!l)

@@ -1,10 +1,10 @@
 /*
- * gc/barrier.c -- the write barrier's out-of-line half [G6].
+ * gc/barrier.c -- the write barrier's out-of-line half [G6] [Y2].
  *
  * The inline half (wgc/heap.h) calls this only for an object whose header
- * has WGC_HEADER_BARRIER_ set.  The full-heap mode never sets it, so here
- * the call only arrives from code built with WGC_NO_INLINE, where it checks
- * its arguments in debug builds and does nothing else.
+ * has WGC_HEADER_BARRIER_ set: in the generational mode, an old object not
+ * yet remembered.  The full mode never sets the bit, so there the call only
+ * arrives from code built with WGC_NO_INLINE.
  */
 #include "gc/internal.h"
 
@@ -13,15 +13,31 @@ void (wgc_write_barrier)(wgc_heap *heap, void *obj)
     if (!obj || !wgc__check_heap(heap))
         return;
 #if WGC_DEBUG_CHECKS
-    if (heap->phase != PHASE_MUTATOR)
+    if (heap->callback != CALLBACK_NONE) {
         wgc__misuse(heap, "wgc_write_barrier on %p from inside a collection "
                           "(a trace callback, destructor or hook)", obj);
-    else if (!wgc_is_object(heap, obj))
+        return;
+    }
+    if (!wgc_is_object(heap, obj)) {
         wgc__misuse(heap, "wgc_write_barrier on %p, not a live object of "
                           "this heap", obj);
-    else if (*header_of(obj) & WGC_HEADER_BARRIER_)
+        return;
+    }
+    if (!heap->generational && (*header_of(obj) & WGC_HEADER_BARRIER_))
         wgc__misuse(heap, "object %p (type %s) has the barrier bit set in "
                           "the full-heap mode: its header was overwritten",
                     obj, type_of(obj)->name ? type_of(obj)->name : "?");
 #endif
+    uintptr_t *header = header_of(obj);
+    if (!(*header & WGC_HEADER_BARRIER_))
+        return;
+    /* [Y2] Remembered once: the bit stays clear until the next collection
+     * has scanned it.  Without room in the set the bit is cleared anyway
+     * and the next collection is a major one, which needs no set. */
+    *header &= ~WGC_HEADER_BARRIER_;
+    void **slot = wgc__vec_push(heap, &heap->remembered);
+    if (slot)
+        *slot = obj;
+    else
+        heap->remembered_overflow = true;
 }

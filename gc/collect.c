@@ -65,15 +65,18 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
         }
     }
     for (large *l = heap->large_objects; l; l = l->next)
-        if (!marked_only || l->mark_epoch == heap->epoch)
+        if (!marked_only || l->mark_epoch == heap->mark_epoch)
             fn(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, arg);
 }
 
 /* ================================================================ phases */
 
+/* A major collection marks into the other bitmap, cleared [Y1]. */
 static void begin_marking(wgc_heap *heap)
 {
-    heap->epoch++;
+    heap->mark_epoch++;
+    heap->remembered.count = 0; /* everything is rescanned */
+    heap->remembered_overflow = false;
     unsigned bits = mark_bits(heap);
     for (int atomic = 0; atomic < 2; atomic++)
         for (int c = 0; c < WGC_CLASS_COUNT; c++)
@@ -156,7 +159,7 @@ static size_t sweep_pages(wgc_heap *heap)
     large *l = heap->large_objects;
     while (l) {
         large *next = l->next;
-        if (l->mark_epoch == heap->epoch) {
+        if (l->mark_epoch == heap->mark_epoch) {
             live += l->size;
         } else {
             mt_object_free(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, 0);
@@ -179,82 +182,218 @@ static void set_budget(wgc_heap *heap, size_t live)
     heap->charged = 0;
 }
 
-/* [C2] Memory goes back to the OS after the pause (and after the end
- * hook, which bench/ and hosts use to time pauses): nothing in the
- * collection waits on a munmap. */
-static void release_memory(wgc_heap *heap, size_t live)
-{
-    double target = (double)live * heap->config.growth_factor;
-    size_t floor = heap->config.initial_heap_size;
-    wgc__pages_trim(heap, target > (double)floor ? (size_t)target : floor);
-    wgc__large_unmap_dead(heap);
-}
-
 static void hook(wgc_heap *heap, wgc_event event)
 {
     if (heap->config.on_event)
         heap->config.on_event(heap, event, heap->config.on_event_user);
 }
 
+/* [Y6] Whether the collection that starts is minor: in the generational
+ * mode, unless a major is asked for, the remembered set is incomplete, or
+ * the old objects have outgrown major_at. */
+static bool choose_minor(const wgc_heap *heap, collect_kind kind)
+{
+    if (!heap->generational || kind == COLLECT_MAJOR || heap->remembered_overflow)
+        return false;
+    return kind == COLLECT_MINOR || heap->stats.live_bytes < heap->major_at;
+}
+
+/* [Y6] After a major: the old generation may grow by what the full mode's
+ * budget would allow before the next major. */
+static void set_major_at(wgc_heap *heap, size_t live)
+{
+    double next = ((double)live + (double)heap->external_bytes) *
+                  heap->config.growth_factor;
+    double floor = (double)heap->config.initial_heap_size;
+    heap->major_at = next > floor ? (size_t)next : (size_t)floor;
+}
+
+/* ================================================================ phases
+ *
+ * [C3] One function per phase: each does its work and names the next.
+ * `user` is the user code the phase may run, which wgc__enter refuses to
+ * let change the heap [G5]: phases that run none still may log (config.log
+ * is a hook).  After each phase the frame stack must be as the cycle found
+ * it (wgc__frames_check). */
+
+static cycle_phase phase_start(wgc_heap *heap)
+{
+    cycle *c = &heap->cycle;
+    c->start_ns = clock_ns(CLOCK_MONOTONIC);
+    c->cpu_start_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    c->live_before = heap->stats.live_bytes;
+    c->frames = heap->pub.frames;
+    heap->epoch++;
+    /* With no allocation run open, the fast path cannot succeed until the
+     * cycle is over [G5]: allocation from hooks reaches the checks. */
+    wgc__allocators_retire(heap);
+#if WGC_DEBUG_CHECKS
+    if (c->minor && !wgc__verify_barrier(heap))
+        abort();
+#endif
+    hook(heap, c->minor ? WGC_EVENT_MINOR_START : WGC_EVENT_COLLECT_START);
+    return CYCLE_ROOTS;
+}
+
+static cycle_phase phase_roots(wgc_heap *heap)
+{
+    heap->queued_cleanup = false;
+    if (heap->cycle.minor)
+        wgc__mark_remembered(heap);
+    else
+        begin_marking(heap);
+    wgc__mark_roots(heap);
+    return CYCLE_DRAIN;
+}
+
+static cycle_phase phase_drain(wgc_heap *heap)
+{
+    wgc__mark_drain(heap);
+    return CYCLE_EPHEMERONS;
+}
+
+static cycle_phase phase_ephemerons(wgc_heap *heap)
+{
+    wgc__mark_converge(heap);
+    return CYCLE_WEAK_TABLES;
+}
+
+static cycle_phase phase_weak_tables(wgc_heap *heap)
+{
+    wgc__sweep_weak_tables(heap);
+    return CYCLE_WEAK;
+}
+
+/* Clearing and queueing are one phase: no observer may see a weak
+ * reference cleared and its cleanup not queued [W3]. */
+static cycle_phase phase_weak(wgc_heap *heap)
+{
+    wgc__process_weak(heap);
+    return CYCLE_SPECIALS;
+}
+
+static cycle_phase phase_specials(wgc_heap *heap)
+{
+    wgc__specials_after_weak(heap);
+    return CYCLE_DESTRUCT;
+}
+
+static cycle_phase phase_destruct(wgc_heap *heap)
+{
+    run_destructors(heap);
+    return CYCLE_SWEEP;
+}
+
+static cycle_phase phase_sweep(wgc_heap *heap)
+{
+    wgc__specials_compact(heap);
+    heap->cycle.live = sweep_pages(heap);
+    return CYCLE_BUDGET;
+}
+
+static cycle_phase phase_budget(wgc_heap *heap)
+{
+    cycle *c = &heap->cycle;
+    set_budget(heap, c->live);
+    if (!c->minor)
+        set_major_at(heap, c->live);
+    uint64_t pause = clock_ns(CLOCK_MONOTONIC) - c->start_ns;
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c->cpu_start_ns;
+    wgc_heap_stats *st = &heap->stats;
+    st->collections++;
+    st->live_bytes = c->live;
+    st->pause_last_ns = pause;
+    st->pause_total_ns += pause;
+    if (pause > st->pause_max_ns)
+        st->pause_max_ns = pause;
+    st->pause_cpu_last_ns = cpu;
+    st->pause_cpu_total_ns += cpu;
+    if (c->minor) {
+        st->minor_collections++;
+        st->minor_pause_total_ns += pause;
+        if (pause > st->minor_pause_max_ns)
+            st->minor_pause_max_ns = pause;
+    } else if (pause > st->major_pause_max_ns) {
+        st->major_pause_max_ns = pause;
+    }
+#if WGC_DEBUG_CHECKS
+    /* The verifier is an entry point: it runs as the mutator would. */
+    heap->callback = CALLBACK_NONE;
+    heap->cycle.phase = CYCLE_IDLE;
+    if (!wgc_debug_verify(heap))
+        abort();
+    heap->cycle.phase = CYCLE_BUDGET;
+    heap->callback = CALLBACK_HOOK;
+#endif
+    return CYCLE_NOTIFY;
+}
+
+static cycle_phase phase_notify(wgc_heap *heap)
+{
+    if (heap->config.print_stats)
+        print_stats(heap, heap->cycle.live_before);
+    if (heap->queued_cleanup && heap->config.cleanup_pending)
+        heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
+    hook(heap, heap->cycle.minor ? WGC_EVENT_MINOR_END : WGC_EVENT_COLLECT_END);
+    return CYCLE_RELEASE;
+}
+
+/* [C2] Memory goes back to the OS after the pause (and after the end
+ * hook, which bench/ and hosts use to time pauses): nothing in the
+ * collection waits on a munmap. */
+static cycle_phase phase_release(wgc_heap *heap)
+{
+    double target = (double)heap->cycle.live * heap->config.growth_factor;
+    size_t floor = heap->config.initial_heap_size;
+    wgc__pages_trim(heap, target > (double)floor ? (size_t)target : floor);
+    wgc__large_unmap_dead(heap);
+    return CYCLE_IDLE;
+}
+
+static const struct {
+    cycle_phase (*run)(wgc_heap *heap);
+    in_callback user;
+} phases[CYCLE_PHASES] = {
+    [CYCLE_START] = {phase_start, CALLBACK_HOOK},
+    [CYCLE_ROOTS] = {phase_roots, CALLBACK_TRACE},
+    [CYCLE_DRAIN] = {phase_drain, CALLBACK_TRACE},
+    [CYCLE_EPHEMERONS] = {phase_ephemerons, CALLBACK_TRACE},
+    [CYCLE_WEAK_TABLES] = {phase_weak_tables, CALLBACK_WEAK_TABLES},
+    /* the weak fallback re-traces [M3] */
+    [CYCLE_WEAK] = {phase_weak, CALLBACK_TRACE},
+    [CYCLE_SPECIALS] = {phase_specials, CALLBACK_HOOK},
+    [CYCLE_DESTRUCT] = {phase_destruct, CALLBACK_DESTRUCTOR},
+    [CYCLE_SWEEP] = {phase_sweep, CALLBACK_HOOK},
+    [CYCLE_BUDGET] = {phase_budget, CALLBACK_HOOK},
+    [CYCLE_NOTIFY] = {phase_notify, CALLBACK_HOOK},
+    [CYCLE_RELEASE] = {phase_release, CALLBACK_HOOK},
+};
+
+/* Runs the phase the cycle is at; returns the next. */
+static cycle_phase step(wgc_heap *heap)
+{
+    cycle_phase now = heap->cycle.phase;
+    heap->callback = phases[now].user;
+    cycle_phase next = phases[now].run(heap);
+    wgc__frames_check(heap, heap->cycle.frames);
+    heap->callback = CALLBACK_NONE;
+    return next;
+}
+
 void wgc__collect(wgc_heap *heap)
 {
-    uint64_t start = clock_ns(CLOCK_MONOTONIC);
-    uint64_t cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    size_t live_before = heap->stats.live_bytes;
-    phase saved = heap->phase;
-    wgc_frame *frames = heap->pub.frames;
+    wgc__collect_as(heap, COLLECT_AUTO);
+}
+
+void wgc__collect_as(wgc_heap *heap, collect_kind kind)
+{
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
-    /* With no allocation run open, the fast path cannot succeed until the
-     * collection is over [G5]: allocation from hooks reaches the checks. */
-    wgc__allocators_retire(heap);
-    heap->phase = PHASE_HOOK;
-    hook(heap, WGC_EVENT_COLLECT_START);
-    wgc__frames_check(heap, frames); /* before marking reads the frames */
-
-    heap->phase = PHASE_MARK;
-    heap->queued_cleanup = false;
-    begin_marking(heap);
-    wgc__mark_roots(heap);
-    wgc__mark_converge(heap);
-    wgc__sweep_weak_tables(heap);
-    wgc__process_weak(heap);
-    wgc__specials_after_weak(heap);
-    wgc__frames_check(heap, frames);
-
-    heap->phase = PHASE_SWEEP;
-    run_destructors(heap);
-    wgc__frames_check(heap, frames); /* before verification reads them */
-    wgc__specials_compact(heap);
-    size_t live = sweep_pages(heap);
-    set_budget(heap, live);
-
-    uint64_t pause = clock_ns(CLOCK_MONOTONIC) - start;
-    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
-    heap->stats.collections++;
-    heap->stats.live_bytes = live;
-    heap->stats.pause_last_ns = pause;
-    heap->stats.pause_total_ns += pause;
-    if (pause > heap->stats.pause_max_ns)
-        heap->stats.pause_max_ns = pause;
-    heap->stats.pause_cpu_last_ns = cpu;
-    heap->stats.pause_cpu_total_ns += cpu;
-
-#if WGC_DEBUG_CHECKS
-    heap->phase = saved;
-    if (!wgc_debug_verify(heap))
-        abort();
-#endif
-    heap->phase = PHASE_HOOK;
-    if (heap->config.print_stats)
-        print_stats(heap, live_before);
-    if (heap->queued_cleanup && heap->config.cleanup_pending)
-        heap->config.cleanup_pending(heap, heap->config.cleanup_pending_user);
-    hook(heap, WGC_EVENT_COLLECT_END);
-    wgc__frames_check(heap, frames);
-    release_memory(heap, live);
-    heap->phase = saved;
+    heap->cycle.minor = choose_minor(heap, kind);
+    heap->cycle.phase = CYCLE_START;
+    while (heap->cycle.phase != CYCLE_IDLE)
+        heap->cycle.phase = step(heap);
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = 0;
 #endif
@@ -264,6 +403,14 @@ bool wgc_collect(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    wgc__collect(heap);
+    wgc__collect_as(heap, COLLECT_MAJOR);
+    return true;
+}
+
+bool wgc_collect_minor(wgc_heap *heap)
+{
+    if (!wgc__enter(heap))
+        return false;
+    wgc__collect_as(heap, COLLECT_MINOR);
     return true;
 }

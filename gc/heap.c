@@ -94,11 +94,11 @@ bool wgc__enter_refused(wgc_heap *heap)
         wgc__misuse(heap, "used from thread %lx while thread %lx is inside it",
                     self, heap->owner_thread);
 #endif
-    if (heap->phase == PHASE_FREE) {
+    if (heap->callback == CALLBACK_HEAP_FREE) {
         wgc__misuse(heap, "heap used by a destructor run by wgc_heap_free");
         return wgc__fail(heap, WGC_EREENTRY);
     }
-    if (heap->phase != PHASE_MUTATOR) {
+    if (heap->callback != CALLBACK_NONE) {
         wgc__misuse(heap, "heap changed from inside a collection "
                           "(a trace callback, destructor or hook)");
         return wgc__fail(heap, WGC_EREENTRY);
@@ -229,6 +229,12 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
         if (*end == '\0' && n <= UINT32_MAX)
             config.stress_interval = (unsigned)n;
     }
+    if ((unsigned)config.collector > WGC_COLLECTOR_GENERATIONAL)
+        return refuse(why, WGC_EINVAL, "collector must be a wgc_collector");
+    const char *collector = getenv("WGC_COLLECTOR");
+    if (config.collector == WGC_COLLECTOR_DEFAULT)
+        config.collector = collector && !strcmp(collector, "generational")
+                               ? WGC_COLLECTOR_GENERATIONAL : WGC_COLLECTOR_FULL;
     const char *print = getenv("WGC_PRINT_STATS");
     if (print && (print[0] == '0' || print[0] == '1') && print[1] == '\0')
         config.print_stats = print[0] == '1';
@@ -242,6 +248,11 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->config = config;
     heap->budget = config.initial_heap_size;
     heap->stress_countdown = config.stress_interval;
+    /* [Y1] New large objects have mark_epoch 0: unmarked, young. */
+    heap->mark_epoch = 1;
+    heap->alloc_bits = 1;
+    heap->generational = config.collector == WGC_COLLECTOR_GENERATIONAL;
+    wgc__vec_init(&heap->remembered, sizeof(void *));
     wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
     wgc__roots_init(heap);
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
@@ -275,20 +286,21 @@ void wgc_heap_free(wgc_heap *heap)
     if (!wgc__check_heap(heap))
         return;
     bool in_cleanup = wgc__in_cleanup(heap);
-    if (heap->phase != PHASE_MUTATOR || in_cleanup) {
+    if (heap->callback != CALLBACK_NONE || in_cleanup) {
         wgc__misuse(heap, in_cleanup ? "wgc_heap_free called from a cleanup callback or group executor"
-                          : heap->phase == PHASE_FREE ? "wgc_heap_free called by a destructor it runs"
+                          : heap->callback == CALLBACK_HEAP_FREE ? "wgc_heap_free called by a destructor it runs"
                                                       : "wgc_heap_free called from inside a collection");
         heap->error = WGC_EREENTRY;
         return;
     }
-    heap->phase = PHASE_FREE;
+    heap->callback = CALLBACK_HEAP_FREE;
     wgc__allocators_retire(heap); /* destructors must not allocate [G5] */
     destroy_everything(heap);
     wgc__roots_free(heap);
     wgc__mark_free(heap);
     wgc__pages_free_all(heap);
     wgc__vec_free(&heap->page_table);
+    wgc__vec_free(&heap->remembered);
     wgc__vec_free(&heap->weak_records);
     wgc__vec_free(&heap->weak_slots);
     wgc__vec_free(&heap->ephemerons);

@@ -20,8 +20,10 @@
  *      program took, never runs or pages: see docs/gc.md.
  * [G5] During a collection no user code runs except trace callbacks and
  *      the root callback (then destructors and the event/notify hooks,
- *      which must not touch the heap).  phase != PHASE_MUTATOR means
- *      "inside a collection": allocation and collection refuse.
+ *      which must not touch the heap).  heap->callback names the user
+ *      code running; while there is any, allocation and collection
+ *      refuse.  Whether a cycle is in progress is another fact,
+ *      heap->cycle.phase [C3].
  */
 #ifndef WGC_GC_INTERNAL_H
 #define WGC_GC_INTERNAL_H
@@ -40,18 +42,52 @@
 
 /* ==================================================================== heap */
 
-typedef enum phase {
-    PHASE_MUTATOR = 0,
-    PHASE_MARK,       /* trace and root callbacks run */
-    PHASE_WEAK_TABLES, /* config.sweep_weak_tables runs [W16] */
-    PHASE_SWEEP,      /* destructors run */
-    PHASE_HOOK,       /* event and cleanup-pending hooks run */
-    PHASE_FREE        /* wgc_heap_free is running destructors */
-} phase;
+/* [G5] Which user code the library runs now.  While it is not
+ * CALLBACK_NONE, every entry point that changes the heap refuses. */
+typedef enum in_callback {
+    CALLBACK_NONE = 0,
+    CALLBACK_TRACE,       /* trace callbacks, trace_roots */
+    CALLBACK_WEAK_TABLES, /* config.sweep_weak_tables [W16] */
+    CALLBACK_DESTRUCTOR,  /* destructors, in a collection */
+    CALLBACK_HOOK,        /* on_event, cleanup_pending, the log */
+    CALLBACK_HEAP_FREE    /* destructors run by wgc_heap_free */
+} in_callback;
+
+/* [C3] Where the collection cycle is: its phases in order, then
+ * CYCLE_IDLE.  gc/collect.c runs one phase per step. */
+typedef enum cycle_phase {
+    CYCLE_IDLE = 0,
+    CYCLE_START,      /* retire runs, the start hook */
+    CYCLE_ROOTS,      /* flip bitmaps, mark the roots */
+    CYCLE_DRAIN,      /* trace until the mark stack is empty */
+    CYCLE_EPHEMERONS, /* converge: rescans after overflow [M1] [M2] */
+    CYCLE_WEAK_TABLES, /* the embedder's weak tables [W16] */
+    CYCLE_WEAK,       /* clear weak references, queue cleanups [W3] */
+    CYCLE_SPECIALS,   /* weak maps drop dead entries [W3] */
+    CYCLE_DESTRUCT,   /* destructors of dead objects */
+    CYCLE_SWEEP,      /* pages and large objects back to the allocator */
+    CYCLE_BUDGET,     /* the next trigger [C2], stats */
+    CYCLE_NOTIFY,     /* the log, cleanup_pending, the end hook */
+    CYCLE_RELEASE,    /* memory back to the OS, after the pause [C2] */
+    CYCLE_PHASES
+} cycle_phase;
+
+/* What a collection is asked to be: the policy's choice [Y6], or a kind. */
+typedef enum collect_kind { COLLECT_AUTO, COLLECT_MINOR, COLLECT_MAJOR } collect_kind;
+
+/* The state of one collection cycle, kept across its phases. */
+typedef struct cycle {
+    cycle_phase phase;
+    bool minor;               /* [Y1] marks only young objects */
+    uint64_t start_ns, cpu_start_ns; /* for the pause */
+    size_t live_before, live;
+    wgc_frame *frames;        /* the frame stack as the cycle found it */
+} cycle;
 
 struct wgc_heap {
     wgc_heap_inline_ pub;     /* first: what the inline fast paths read */
-    phase phase;
+    in_callback callback;     /* [G5] */
+    cycle cycle;              /* [C3] */
     wgc_error error;
     wgc_config config;
 
@@ -69,7 +105,8 @@ struct wgc_heap {
     size_t page_table_used;
 
     /* collection policy */
-    uint64_t epoch;
+    uint64_t epoch;           /* collections so far: orders cleanups [F4] */
+    uint64_t mark_epoch;      /* [Y1] majors so far: what marks compare */
     unsigned alloc_bits;      /* marks[alloc_bits] is [G3]'s bitmap */
     uint64_t large_allocs;
     size_t budget;            /* [G4] bytes the program may allocate between
@@ -82,6 +119,12 @@ struct wgc_heap {
     uint64_t stress_countdown;
 
     root_set roots;           /* gc/roots.c's; frames: pub.frames */
+
+    /* the generational mode [Y2] */
+    bool generational;
+    vec remembered;           /* old objects the barrier saw written */
+    bool remembered_overflow; /* one missing from `remembered`: next is major */
+    size_t major_at;          /* [Y6] old bytes that make the next a major */
 
     /* marking */
     mark_segment *mark_stack;
@@ -123,7 +166,7 @@ struct wgc_heap {
 /* The bitmap the running (or last) collection marks in. */
 static inline unsigned mark_bits(const wgc_heap *heap)
 {
-    return (unsigned)(heap->epoch & 1);
+    return (unsigned)(heap->mark_epoch & 1);
 }
 
 /* Whether obj is marked by the running (or last) collection. */
@@ -131,7 +174,7 @@ static inline bool is_marked(const wgc_heap *heap, const void *obj)
 {
     const span *s = span_of(obj);
     if (s->kind == SPAN_LARGE)
-        return ((const large *)s)->mark_epoch == heap->epoch;
+        return ((const large *)s)->mark_epoch == heap->mark_epoch;
     const page *p = (const page *)s;
     size_t g = (size_t)((const char *)obj - (const char *)p) / WGC_GRANULE;
     return (p->marks[mark_bits(heap)][g / 64] >> (g % 64)) & 1;
@@ -149,13 +192,13 @@ static inline bool wgc__check_heap(const wgc_heap *heap)
     return WGC_LIKELY(heap->pub.sig == WGC_SIG_HEAP) || wgc__bad_heap(heap);
 }
 
-/* For entry points that mutate: checks the heap and the phase [G5] (and in
+/* For entry points that mutate: checks the heap and that no callback runs [G5] (and in
  * debug builds the thread). */
 static inline bool wgc__enter(wgc_heap *heap)
 {
     if (!wgc__check_heap(heap))
         return false;
-    if (WGC_LIKELY(heap->phase == PHASE_MUTATOR) && !WGC_DEBUG_CHECKS)
+    if (WGC_LIKELY(heap->callback == CALLBACK_NONE) && !WGC_DEBUG_CHECKS)
         return true;
     return wgc__enter_refused(heap);
 }
@@ -175,7 +218,12 @@ void *wgc__calloc(wgc_heap *heap, size_t count, size_t size);
 
 /* ============================================================ collect.c */
 
+/* A collection of the kind the policy chooses [Y6]. */
 void wgc__collect(wgc_heap *heap);
+void wgc__collect_as(wgc_heap *heap, collect_kind kind);
+/* Debug: [Y3] no old object whose barrier bit is set points to a young
+ * one; each one that does is reported ("missing write barrier"). */
+bool wgc__verify_barrier(wgc_heap *heap);
 /* Invokes fn(heap, obj, arg) on every live object, pages first. */
 void wgc__each_object(wgc_heap *heap, bool marked_only,
                       void (*fn)(wgc_heap *, void *, void *), void *arg);

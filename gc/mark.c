@@ -106,9 +106,9 @@ static inline bool set_mark(wgc_heap *heap, void *obj)
         return true;
     }
     large *l = (large *)s;
-    if (l->mark_epoch == heap->epoch)
+    if (l->mark_epoch == heap->mark_epoch)
         return false;
-    l->mark_epoch = heap->epoch;
+    l->mark_epoch = heap->mark_epoch;
     return true;
 }
 
@@ -124,6 +124,10 @@ static inline void *mark_or_follow(wgc_heap *heap, void *obj, bool may_follow)
         push(heap, (void *)((uintptr_t)obj | EPHEMERON_TAG));
     if (s->atomic)
         return NULL;
+    /* [Y2] Marked is old: from now on a store into it needs the barrier.
+     * Its header is about to be read by its scan anyway. */
+    if (heap->generational)
+        *header_of(obj) |= WGC_HEADER_BARRIER_;
     if (may_follow)
         return obj;
     push(heap, obj);
@@ -455,6 +459,20 @@ void wgc__mark_roots(wgc_heap *heap)
     wgc__roots_trace(heap, &v);
 }
 
+/* [Y1] A minor collection scans the remembered objects, although they are
+ * marked (old): they are the only old objects that may point to young
+ * ones [Y3].  Each gets its barrier bit back: after this collection all
+ * that it points to is old. */
+void wgc__mark_remembered(wgc_heap *heap)
+{
+    void **items = (void **)heap->remembered.items;
+    for (size_t i = 0; i < heap->remembered.count; i++) {
+        *header_of(items[i]) |= WGC_HEADER_BARRIER_;
+        push(heap, items[i]);
+    }
+    heap->remembered.count = 0;
+}
+
 void wgc__trace_object(void *obj, wgc_visitor *v)
 {
     const wgc_type *t = type_of(obj);
@@ -566,7 +584,7 @@ static size_t marked_count(wgc_heap *heap)
             for (page *p = heap->allocators[atomic][c].pages; p; p = p->next)
                 n += page_marked_cells(p, mark_bits(heap));
     for (large *l = heap->large_objects; l; l = l->next)
-        n += l->mark_epoch == heap->epoch;
+        n += l->mark_epoch == heap->mark_epoch;
     return n;
 }
 

@@ -40,7 +40,7 @@ typedef struct page {
     struct page *next;        /* in its allocator's page list, or the free pool */
     char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
     uint64_t pooled_epoch;    /* in the free pool since this collection [C2] */
-    uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->epoch & 1] */
+    uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->mark_epoch & 1] */
 #if WGC_DEBUG_CHECKS
     uint64_t quarantine[WGC_BITMAP_WORDS]; /* died in the last collection */
     uint64_t released_epoch;  /* the collection that emptied it */
@@ -49,7 +49,7 @@ typedef struct page {
 
 typedef struct large {
     span s;
-    uint64_t mark_epoch;      /* marked iff == heap->epoch */
+    uint64_t mark_epoch;      /* marked iff == heap->mark_epoch */
     struct large *prev, *next;
     size_t map_size;
     size_t size;              /* usable bytes */

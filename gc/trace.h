@@ -46,6 +46,7 @@ typedef struct mark_segment mark_segment;
 /* ============================================================ mark.c */
 
 void wgc__mark_roots(wgc_heap *heap);
+void wgc__mark_remembered(wgc_heap *heap);
 void wgc__mark_drain(wgc_heap *heap);
 void wgc__mark_converge(wgc_heap *heap);
 void wgc__process_weak(wgc_heap *heap);

@@ -9,17 +9,14 @@ void wgc__sweep_weak_tables(wgc_heap *heap)
 {
     if (!heap->config.sweep_weak_tables)
         return;
-    phase saved = heap->phase;
-    heap->phase = PHASE_WEAK_TABLES;
     heap->config.sweep_weak_tables(heap, heap->config.sweep_weak_tables_user);
-    heap->phase = saved;
 }
 
 bool wgc_survives(const wgc_heap *heap, const void *obj)
 {
     if (!wgc__check_heap(heap) || !obj)
         return false;
-    if (heap->phase != PHASE_WEAK_TABLES) {
+    if (heap->callback != CALLBACK_WEAK_TABLES) {
         wgc__misuse(heap, "wgc_survives(%p) outside config.sweep_weak_tables",
                     obj);
         return false;

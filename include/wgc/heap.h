@@ -158,10 +158,39 @@ typedef struct wgc_type {
 
 /* ==================================================================== config */
 
+/* What config.on_event is told.  A full (major) collection is announced
+ * by COLLECT_START and COLLECT_END; a minor collection of the generational
+ * mode by MINOR_START and MINOR_END instead, so a host timing every pause
+ * handles both pairs. */
 typedef enum wgc_event {
     WGC_EVENT_COLLECT_START,
-    WGC_EVENT_COLLECT_END
+    WGC_EVENT_COLLECT_END,
+    WGC_EVENT_MINOR_START,
+    WGC_EVENT_MINOR_END
 } wgc_event;
+
+/* Which collector a heap runs (docs/generational.md).  The macro says that
+ * this version has wgc_config.collector, for code built against several. */
+#define WGC_HAS_COLLECTOR_MODES 1
+typedef enum wgc_collector {
+    /* The default: WGC_COLLECTOR_FULL, unless the environment variable
+     * WGC_COLLECTOR says "generational" when the heap is made.  So a test
+     * suite runs in either mode without a change to its code. */
+    WGC_COLLECTOR_DEFAULT = 0,
+    /* Every collection marks the whole heap.  The write barrier is not
+     * needed (it does nothing). */
+    WGC_COLLECTOR_FULL = 1,
+    /* Most collections are minor: they mark only the objects allocated
+     * since the last collection, from the roots and the objects the write
+     * barrier remembered; survivors become old.  Full (major) collections
+     * run when the old objects have grown enough (wgc_stats) or on
+     * wgc_collect.  Every store of a heap pointer into an existing object
+     * must go through the write barrier (wgc_write_barrier).  Weak
+     * references, ephemerons and finalization behave exactly as in the full
+     * mode: a young object that dies in a minor collection has every weak
+     * reference to it cleared and its cleanups queued in that step. */
+    WGC_COLLECTOR_GENERATIONAL = 2
+} wgc_collector;
 
 /* What a message given to config.log is about. */
 typedef enum wgc_log_kind {
@@ -245,6 +274,12 @@ typedef struct wgc_config {
      * variable WGC_PRINT_STATS=1 (or 0), read once by wgc_heap_new,
      * overrides it.  Default false. */
     bool print_stats;
+    /* The collector (above).  WGC_COLLECTOR_DEFAULT (0, the default)
+     * follows the environment variable WGC_COLLECTOR ("full" or
+     * "generational"; anything else is ignored), read by wgc_heap_new; an
+     * explicit mode wins over it.  Any other value: wgc_heap_new fails
+     * with WGC_EINVAL. */
+    wgc_collector collector;
 } wgc_config;
 
 /* Fills `cfg` with the defaults above.  Start from this.  NULL: no effect. */
@@ -477,6 +512,11 @@ WGC_API void wgc_write_barrier(wgc_heap *heap, void *obj);
  * memory: it falls back to slower algorithms that need none. */
 WGC_API bool wgc_collect(wgc_heap *heap);
 
+/* Runs a minor collection now in the generational mode (a full one if the
+ * barrier's remembered set overflowed for lack of memory), and a full one
+ * in the full mode.  Results as wgc_collect's. */
+WGC_API bool wgc_collect_minor(wgc_heap *heap);
+
 /* ============================================================ external memory */
 
 /*
@@ -531,6 +571,14 @@ typedef struct wgc_heap_stats {
     uint64_t cells_unregistered;
     /* external memory reported now (wgc_external_alloc minus _free) */
     size_t external_bytes;
+    /* Of `collections`, the minor ones (generational mode; 0 otherwise),
+     * and their pauses (wall-clock, as above).  Full collections are the
+     * rest: collections - minor_collections, pause_total_ns -
+     * minor_pause_total_ns; the longest of them is major_pause_max_ns. */
+    uint64_t minor_collections;
+    uint64_t minor_pause_total_ns;
+    uint64_t minor_pause_max_ns;
+    uint64_t major_pause_max_ns;
 } wgc_heap_stats;
 
 /* Copies the heap's counters into `out`.  false on NULL arguments. */
