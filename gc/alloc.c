@@ -17,14 +17,15 @@ _Static_assert(SMALL_MAX_SIZE == WGC_SMALL_MAX_, "wgc/heap.h's inline path");
 static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
                                        size_t size)
 {
-    return &heap->allocators[wgc_type_pointer_free_(type)][wgc_size_class_(size)];
+    return &heap->space.allocators[wgc_type_pointer_free_(type)][wgc_size_class_(size)];
 }
 
-void wgc__allocators_init(wgc_heap *heap)
+void wgc__space_init(wgc_heap *heap)
 {
+    wgc__vec_init(&heap->space.page_table, sizeof(uintptr_t));
     for (int atomic = 0; atomic < 2; atomic++) {
         for (unsigned c = 0; c < WGC_CLASS_COUNT; c++) {
-            heap->allocators[atomic][c] = (allocator){
+            heap->space.allocators[atomic][c] = (allocator){
                 .run = &heap->pub.runs[atomic][c],
                 .cell_size = (uint32_t)wgc_class_cell_(c),
                 .class_index = (uint16_t)c,
@@ -40,7 +41,7 @@ void wgc__allocators_init(wgc_heap *heap)
 static void give_back(wgc_heap *heap, allocator *a)
 {
     size_t unused = (size_t)(a->run->limit - a->run->cursor);
-    heap->claimed_bytes -= unused;
+    heap->space.claimed_bytes -= unused;
     heap->charged -= unused;
     a->claimed_cells -= unused / a->cell_size;
     a->run->limit = a->run->cursor;
@@ -49,9 +50,8 @@ static void give_back(wgc_heap *heap, allocator *a)
 /* Gives back the unused rest of every open run [G4]. */
 static void give_back_all(wgc_heap *heap)
 {
-    for (int atomic = 0; atomic < 2; atomic++)
-        for (int c = 0; c < WGC_CLASS_COUNT; c++)
-            give_back(heap, &heap->allocators[atomic][c]);
+    SPACE_EACH_ALLOCATOR(&heap->space, a)
+        give_back(heap, a);
 }
 
 /* Ends the current run, keeping stats exact and the page frontier [G3]. */
@@ -66,9 +66,14 @@ static void end_run(wgc_heap *heap, allocator *a)
 
 void wgc__allocators_retire(wgc_heap *heap)
 {
-    for (int atomic = 0; atomic < 2; atomic++)
-        for (int c = 0; c < WGC_CLASS_COUNT; c++)
-            end_run(heap, &heap->allocators[atomic][c]);
+    SPACE_EACH_ALLOCATOR(&heap->space, a)
+        end_run(heap, a);
+}
+
+void wgc__allocators_rewind(wgc_heap *heap)
+{
+    SPACE_EACH_ALLOCATOR(&heap->space, a)
+        a->next_page = a->pages;
 }
 
 /* The occupancy word w of a page: survivors, and in debug builds the
@@ -185,7 +190,7 @@ static void claim_run(wgc_heap *heap, allocator *a)
         memset(a->run->cursor, 0, bytes);
     if (mt_active(heap))
         mt_no_access(heap, a->run->cursor, bytes);
-    heap->claimed_bytes += bytes;
+    heap->space.claimed_bytes += bytes;
     heap->charged += bytes;
     a->claimed_cells += (bytes * p->cell_recip) >> 32; /* bytes / cell_size */
 }
@@ -246,8 +251,8 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
         return NULL;
     l->s.atomic = wgc_type_pointer_free_(type);
     heap->charged += size;
-    heap->claimed_bytes += size;
-    heap->large_allocs++;
+    heap->space.claimed_bytes += size;
+    heap->space.large_allocs++;
     char *obj = (char *)l + WGC_LARGE_OBJECT_OFFSET;
     mt_writable(heap, obj - WGC_HEADER_SIZE, WGC_HEADER_SIZE);
     *header_of(obj) = (uintptr_t)type;
@@ -355,9 +360,8 @@ bool wgc__is_allocated(const wgc_heap *heap, const void *ptr)
     if (((offset * p->cell_recip) >> 32) * p->cell_size != offset)
         return false; /* not a cell start */
     size_t g = (size_t)((const char *)ptr - (const char *)p) / WGC_GRANULE;
-    const allocator *a = &heap->allocators[p->s.atomic][p->class_index];
-    const char *frontier = a->current == p ? a->run->cursor : p->alloc_end;
-    return page_cell_allocated(p, heap->alloc_bits, g, frontier);
+    const allocator *a = &heap->space.allocators[p->s.atomic][p->class_index];
+    return page_cell_allocated(p, heap->alloc_bits, g, page_frontier(a, p));
 }
 
 bool wgc_is_object(const wgc_heap *heap, const void *ptr)
@@ -369,14 +373,12 @@ void wgc__stats_sync(const wgc_heap *heap, wgc_heap_stats *out)
 {
     *out = heap->stats;
     out->external_bytes = heap->external_bytes;
-    uint64_t bytes = heap->claimed_bytes, objects = heap->large_allocs;
-    for (int atomic = 0; atomic < 2; atomic++) {
-        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
-            const allocator *a = &heap->allocators[atomic][c];
-            size_t unused = (size_t)(a->run->limit - a->run->cursor);
-            bytes -= unused;
-            objects += a->claimed_cells - unused / a->cell_size;
-        }
+    const space *sp = &heap->space;
+    uint64_t bytes = sp->claimed_bytes, objects = sp->large_allocs;
+    SPACE_EACH_ALLOCATOR(sp, a) {
+        size_t unused = (size_t)(a->run->limit - a->run->cursor);
+        bytes -= unused;
+        objects += a->claimed_cells - unused / a->cell_size;
     }
     out->bytes_allocated = bytes;
     out->objects_allocated = objects;

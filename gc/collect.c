@@ -49,22 +49,18 @@ void wgc__each_object(wgc_heap *heap, bool marked_only,
                       void (*fn)(wgc_heap *, void *, void *), void *arg)
 {
     unsigned bits = marked_only ? mark_bits(heap) : heap->alloc_bits;
-    for (int atomic = 0; atomic < 2; atomic++) {
-        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
-            allocator *a = &heap->allocators[atomic][c];
-            for (page *p = a->pages; p; p = p->next) {
-                const char *frontier = a->current == p ? a->run->cursor : p->alloc_end;
-                char *obj = first_object(p);
-                for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
-                    size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
-                    if (marked_only ? (p->marks[bits][g / 64] >> (g % 64)) & 1
-                                    : page_cell_allocated(p, bits, g, frontier))
-                        fn(heap, obj, arg);
-                }
-            }
+    SPACE_EACH_PAGE(&heap->space, it) {
+        page *p = it.p;
+        const char *frontier = page_frontier(it.a, p);
+        char *obj = first_object(p);
+        for (uint32_t i = 0; i < p->cell_count; i++, obj += p->cell_size) {
+            size_t g = (size_t)(obj - (char *)p) / WGC_GRANULE;
+            if (marked_only ? (p->marks[bits][g / 64] >> (g % 64)) & 1
+                            : page_cell_allocated(p, bits, g, frontier))
+                fn(heap, obj, arg);
         }
     }
-    for (large *l = heap->large_objects; l; l = l->next)
+    SPACE_EACH_LARGE(&heap->space, l)
         if (!marked_only || l->mark_epoch == heap->mark_epoch)
             fn(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, arg);
 }
@@ -78,10 +74,8 @@ static void begin_marking(wgc_heap *heap)
     heap->remembered.count = 0; /* everything is rescanned */
     heap->remembered_overflow = false;
     unsigned bits = mark_bits(heap);
-    for (int atomic = 0; atomic < 2; atomic++)
-        for (int c = 0; c < WGC_CLASS_COUNT; c++)
-            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next)
-                memset(p->marks[bits], 0, sizeof p->marks[bits]);
+    SPACE_EACH_PAGE(&heap->space, it)
+        memset(it.p->marks[bits], 0, sizeof it.p->marks[bits]);
 }
 
 static void run_destructors(wgc_heap *heap)
@@ -131,41 +125,31 @@ static size_t sweep_pages(wgc_heap *heap)
 {
     size_t live = 0;
     bool eager = mt_active(heap) || WGC_DEBUG_CHECKS;
-    for (int atomic = 0; atomic < 2; atomic++) {
-        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
-            allocator *a = &heap->allocators[atomic][c];
-            page **link = &a->pages;
-            while (*link) {
-                page *p = *link;
-                if (eager)
-                    free_dead_cells(heap, p);
-                /* Counted here, not while marking: a popcount per page is
-                 * cheaper than a counter update per object. */
-                p->live_cells = page_marked_cells(p, mark_bits(heap));
-                if (p->live_cells == 0) {
-                    *link = p->next;
-                    p->cell_count = 0; /* no object can live here now */
-                    wgc__page_release(heap, p);
-                    continue;
-                }
-                live += (size_t)p->live_cells * p->cell_size;
-                p->alloc_end = first_cell(p);
-                p->s.fresh = 0; /* free runs may now lie below used cells */
-                link = &p->next;
-            }
-            a->next_page = a->pages;
+    SPACE_EACH_PAGE(&heap->space, it) {
+        page *p = it.p;
+        if (eager)
+            free_dead_cells(heap, p);
+        /* Counted here, not while marking: a popcount per page is
+         * cheaper than a counter update per object. */
+        p->live_cells = page_marked_cells(p, mark_bits(heap));
+        if (p->live_cells == 0) {
+            page_iter_remove(&it);
+            p->cell_count = 0; /* no object can live here now */
+            wgc__page_release(heap, p);
+            continue;
         }
+        live += (size_t)p->live_cells * p->cell_size;
+        p->alloc_end = first_cell(p);
+        p->s.fresh = 0; /* free runs may now lie below used cells */
     }
-    large *l = heap->large_objects;
-    while (l) {
-        large *next = l->next;
+    wgc__allocators_rewind(heap);
+    SPACE_EACH_LARGE(&heap->space, l) {
         if (l->mark_epoch == heap->mark_epoch) {
             live += l->size;
         } else {
             mt_object_free(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, 0);
             wgc__large_free(heap, l);
         }
-        l = next;
     }
     heap->alloc_bits = mark_bits(heap);
     return live;

@@ -253,7 +253,6 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->alloc_bits = 1;
     heap->generational = config.collector == WGC_COLLECTOR_GENERATIONAL;
     wgc__vec_init(&heap->remembered, sizeof(void *));
-    wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
     wgc__roots_init(heap);
     wgc__vec_init(&heap->weak_records, sizeof(weak_record));
     wgc__vec_init(&heap->weak_slots, sizeof(void *));
@@ -266,7 +265,7 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->memcheck = mt_detect();
 #endif
     mt_heap_created(heap);
-    wgc__allocators_init(heap);
+    wgc__space_init(heap);
     return heap;
 }
 
@@ -298,8 +297,7 @@ void wgc_heap_free(wgc_heap *heap)
     destroy_everything(heap);
     wgc__roots_free(heap);
     wgc__mark_free(heap);
-    wgc__pages_free_all(heap);
-    wgc__vec_free(&heap->page_table);
+    wgc__space_free(heap);
     wgc__vec_free(&heap->remembered);
     wgc__vec_free(&heap->weak_records);
     wgc__vec_free(&heap->weak_slots);

@@ -1,20 +1,9 @@
 /*
  * gc/internal.h -- the heap's internal structures, shared by gc/, weak/ and
  * finalize/.  Not installed.  docs/gc.md explains the design; the tags
- * [G1]... below name its invariants.
+ * [G4], [G5] below name two of its invariants.
  *
- * [G1] Memory: small objects live in 64 KiB pages aligned to 64 KiB, one
- *      size class and one kind (traced or pointer-free) per page; large
- *      objects each have their own mapping, also 64 KiB aligned, whose
- *      start holds a span header.  So span_of(obj) is one mask for both.
- * [G2] Every object is preceded by one header word: its wgc_type pointer.
- *      Objects are 16-byte aligned; cells are multiples of 16 bytes.
- * [G3] Between collections a cell of a page is allocated iff it is marked
- *      in the page's current bitmap (it survived the last collection) or
- *      it lies below the page's allocation frontier (alloc_end, or the
- *      allocator's cursor for the page being allocated from).  Allocation
- *      only moves frontiers forward, through free runs found between
- *      marked cells: lazy sweeping costs nothing but the bitmap scan.
+ * [G1]-[G3], on where objects live, open gc/space.h.
  * [G4] A collection starts only in wgc_alloc's slow path or wgc_collect;
  *      the trigger counts the bytes of the cells (and large objects) the
  *      program took, never runs or pages: see docs/gc.md.
@@ -91,31 +80,18 @@ struct wgc_heap {
     wgc_error error;
     wgc_config config;
 
-    allocator allocators[2][WGC_CLASS_COUNT]; /* [atomic][class] */
-
-    /* pages */
-    page *free_pages;         /* empty pages ready for reuse */
-    size_t free_page_count;
-    char *reserve;            /* mapped pages not yet handed out */
-    size_t reserve_pages;
-    size_t page_count;        /* pages in allocators and the free pool */
-    large *large_objects;
-    size_t large_bytes;
-    vec page_table;           /* open-addressed set of span addresses */
-    size_t page_table_used;
+    space space;              /* gc/pages.c and gc/alloc.c write it */
 
     /* collection policy */
     uint64_t epoch;           /* collections so far: orders cleanups [F4] */
     uint64_t mark_epoch;      /* [Y1] majors so far: what marks compare */
     unsigned alloc_bits;      /* marks[alloc_bits] is [G3]'s bitmap */
-    uint64_t large_allocs;
     size_t budget;            /* [G4] bytes the program may allocate between
                                * two collections */
     size_t external_bytes;    /* [G4] wgc_external_alloc minus _free */
     size_t charged;           /* [G4] bytes of cells handed to runs (their
                                * unused rest given back) and of large objects
                                * since the last collection */
-    large *unmap_large;       /* dead large objects, unmapped after the pause */
     uint64_t stress_countdown;
 
     root_set roots;           /* gc/roots.c's; frames: pub.frames */
@@ -147,7 +123,6 @@ struct wgc_heap {
     cleanup_state cleanup;    /* finalize/'s (finalize/heap_part.h) */
 
     wgc_heap_stats stats;
-    uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
 
     /* fault injection */
     uint64_t requests, fail_at;

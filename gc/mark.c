@@ -579,11 +579,9 @@ static void trace_marked(wgc_heap *heap, void *obj, void *visitor)
 static size_t marked_count(wgc_heap *heap)
 {
     size_t n = 0;
-    for (int atomic = 0; atomic < 2; atomic++)
-        for (int c = 0; c < WGC_CLASS_COUNT; c++)
-            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next)
-                n += page_marked_cells(p, mark_bits(heap));
-    for (large *l = heap->large_objects; l; l = l->next)
+    SPACE_EACH_PAGE(&heap->space, it)
+        n += page_marked_cells(it.p, mark_bits(heap));
+    SPACE_EACH_LARGE(&heap->space, l)
         n += l->mark_epoch == heap->mark_epoch;
     return n;
 }

@@ -32,8 +32,8 @@ static void table_put(uintptr_t *slots, size_t capacity, uintptr_t addr)
 /* Makes room for one more span; rehashes (dropping tombstones) to grow. */
 static bool table_reserve(wgc_heap *heap)
 {
-    vec *t = &heap->page_table;
-    if ((heap->page_table_used + 1) * 2 <= t->capacity)
+    vec *t = &heap->space.page_table;
+    if ((heap->space.page_table_used + 1) * 2 <= t->capacity)
         return true;
     size_t capacity = t->capacity ? t->capacity * 2 : 64;
     uintptr_t *slots = wgc__calloc(heap, capacity, sizeof *slots);
@@ -50,20 +50,20 @@ static bool table_reserve(wgc_heap *heap)
     free(t->items);
     t->items = (char *)slots;
     t->capacity = capacity;
-    heap->page_table_used = live;
+    heap->space.page_table_used = live;
     return true;
 }
 
 static void table_add(wgc_heap *heap, const void *s)
 {
-    table_put((uintptr_t *)heap->page_table.items, heap->page_table.capacity,
-              (uintptr_t)s);
-    heap->page_table_used++;
+    vec *t = &heap->space.page_table;
+    table_put((uintptr_t *)t->items, t->capacity, (uintptr_t)s);
+    heap->space.page_table_used++;
 }
 
 static void table_remove(wgc_heap *heap, const void *s)
 {
-    vec *t = &heap->page_table;
+    vec *t = &heap->space.page_table;
     uintptr_t *slots = (uintptr_t *)t->items;
     size_t mask = t->capacity - 1;
     for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
@@ -77,7 +77,7 @@ static void table_remove(wgc_heap *heap, const void *s)
 
 bool wgc__span_known(const wgc_heap *heap, const span *s)
 {
-    const vec *t = &heap->page_table;
+    const vec *t = &heap->space.page_table;
     if (t->capacity == 0)
         return false;
     const uintptr_t *slots = (const uintptr_t *)t->items;
@@ -94,7 +94,7 @@ bool wgc__span_known(const wgc_heap *heap, const span *s)
 
 size_t wgc__heap_bytes(const wgc_heap *heap)
 {
-    return heap->page_count * WGC_PAGE_SIZE + heap->large_bytes;
+    return heap->space.page_count * WGC_PAGE_SIZE + heap->space.large_bytes;
 }
 
 static bool within_max(wgc_heap *heap, size_t more)
@@ -135,7 +135,7 @@ static void *map_aligned(wgc_heap *heap, size_t size)
  * collection emptied, as they do cells: unless `any`, those stay pooled. */
 static page *pool_take(wgc_heap *heap, bool any)
 {
-    page **link = &heap->free_pages;
+    page **link = &heap->space.free_pages;
 #if WGC_DEBUG_CHECKS
     while (!any && *link && (*link)->released_epoch == heap->epoch)
         link = &(*link)->next;
@@ -144,7 +144,7 @@ static page *pool_take(wgc_heap *heap, bool any)
     page *p = *link;
     if (p) {
         *link = p->next;
-        heap->free_page_count--;
+        heap->space.free_page_count--;
     }
     return p;
 }
@@ -161,24 +161,25 @@ static page *page_map(wgc_heap *heap)
         wgc__fail(heap, WGC_ENOMEM);
         return NULL;
     }
-    if (heap->reserve_pages == 0) {
+    space *sp = &heap->space;
+    if (sp->reserve_pages == 0) {
         char *run = map_aligned(heap, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
         if (!run) {
             wgc__fail(heap, WGC_ENOMEM);
             return NULL;
         }
         mt_no_access(heap, run, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
-        heap->reserve = run;
-        heap->reserve_pages = WGC_PAGES_PER_MAP;
+        sp->reserve = run;
+        sp->reserve_pages = WGC_PAGES_PER_MAP;
     }
-    page *p = (page *)heap->reserve;
-    heap->reserve += WGC_PAGE_SIZE;
-    heap->reserve_pages--;
+    page *p = (page *)sp->reserve;
+    sp->reserve += WGC_PAGE_SIZE;
+    sp->reserve_pages--;
     mt_writable(heap, p, sizeof *p);
     memset(p, 0, sizeof *p);
     p->s.fresh = 1;
     table_add(heap, p);
-    heap->page_count++;
+    sp->page_count++;
     return p;
 }
 
@@ -203,9 +204,10 @@ void wgc__page_release(wgc_heap *heap, page *p)
 #if WGC_DEBUG_CHECKS
     p->released_epoch = heap->epoch;
 #endif
-    p->next = heap->free_pages;
-    heap->free_pages = p;
-    heap->free_page_count++;
+    space *sp = &heap->space;
+    p->next = sp->free_pages;
+    sp->free_pages = p;
+    sp->free_page_count++;
 }
 
 /* A list of pages (by next) in address order: a merge sort, which needs no
@@ -261,16 +263,17 @@ static void unmap_pages(page *list)
  * pooled at least `min_age` collections ago; returns them as a list. */
 static page *pool_shed(wgc_heap *heap, size_t keep, uint64_t min_age)
 {
-    page *out = NULL, **link = &heap->free_pages;
-    while (heap->page_count > keep && *link) {
+    space *sp = &heap->space;
+    page *out = NULL, **link = &sp->free_pages;
+    while (sp->page_count > keep && *link) {
         page *p = *link;
         if (heap->epoch - p->pooled_epoch < min_age) {
             link = &p->next;
             continue;
         }
         *link = p->next;
-        heap->free_page_count--;
-        heap->page_count--;
+        sp->free_page_count--;
+        sp->page_count--;
         table_remove(heap, p);
         p->next = out;
         out = p;
@@ -292,7 +295,7 @@ static page *pool_shed(wgc_heap *heap, size_t keep, uint64_t min_age)
 void wgc__pages_trim(wgc_heap *heap, size_t target_bytes)
 {
     size_t keep = target_bytes / WGC_PAGE_SIZE + 1;
-    bool far = heap->page_count > 2 * keep + WGC_POOL_SLACK;
+    bool far = heap->space.page_count > 2 * keep + WGC_POOL_SLACK;
     unmap_pages(pool_shed(heap, keep, far ? 0 : WGC_POOL_IDLE));
 }
 
@@ -325,12 +328,12 @@ large *wgc__large_new(wgc_heap *heap, size_t size)
         .s = {.kind = SPAN_LARGE, .owner = ~(uintptr_t)heap},
         .map_size = map_size,
         .size = size,
-        .next = heap->large_objects,
+        .next = heap->space.large_objects,
     };
     if (l->next)
         l->next->prev = l;
-    heap->large_objects = l;
-    heap->large_bytes += map_size;
+    heap->space.large_objects = l;
+    heap->space.large_bytes += map_size;
     table_add(heap, l);
     return l;
 }
@@ -340,54 +343,48 @@ void wgc__large_free(wgc_heap *heap, large *l)
     if (l->prev)
         l->prev->next = l->next;
     else
-        heap->large_objects = l->next;
+        heap->space.large_objects = l->next;
     if (l->next)
         l->next->prev = l->prev;
-    heap->large_bytes -= l->map_size;
+    heap->space.large_bytes -= l->map_size;
     table_remove(heap, l);
-    l->next = heap->unmap_large;
-    heap->unmap_large = l;
+    l->next = heap->space.unmap_large;
+    heap->space.unmap_large = l;
 }
 
 void wgc__large_unmap_dead(wgc_heap *heap)
 {
-    while (heap->unmap_large) {
-        large *next = heap->unmap_large->next;
-        unmap(heap->unmap_large, heap->unmap_large->map_size);
-        heap->unmap_large = next;
+    space *sp = &heap->space;
+    while (sp->unmap_large) {
+        large *next = sp->unmap_large->next;
+        unmap(sp->unmap_large, sp->unmap_large->map_size);
+        sp->unmap_large = next;
     }
 }
 
-void wgc__pages_free_all(wgc_heap *heap)
+void wgc__space_free(wgc_heap *heap)
 {
+    space *sp = &heap->space;
     page *all = NULL;
-    for (int atomic = 0; atomic < 2; atomic++) {
-        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
-            page *p = heap->allocators[atomic][c].pages;
-            while (p) {
-                page *next = p->next;
-                p->next = all;
-                all = p;
-                p = next;
-            }
-            heap->allocators[atomic][c].pages = NULL;
-        }
+    SPACE_EACH_PAGE(sp, it) {
+        page_iter_remove(&it);
+        it.p->next = all;
+        all = it.p;
     }
-    while (heap->free_pages) {
-        page *next = heap->free_pages->next;
-        heap->free_pages->next = all;
-        all = heap->free_pages;
-        heap->free_pages = next;
+    while (sp->free_pages) {
+        page *next = sp->free_pages->next;
+        sp->free_pages->next = all;
+        all = sp->free_pages;
+        sp->free_pages = next;
     }
     unmap_pages(all);
-    if (heap->reserve_pages)
-        unmap(heap->reserve, heap->reserve_pages * WGC_PAGE_SIZE);
-    heap->reserve_pages = 0;
-    while (heap->large_objects) {
-        large *next = heap->large_objects->next;
-        unmap(heap->large_objects, heap->large_objects->map_size);
-        heap->large_objects = next;
-    }
+    if (sp->reserve_pages)
+        unmap(sp->reserve, sp->reserve_pages * WGC_PAGE_SIZE);
+    sp->reserve_pages = 0;
+    SPACE_EACH_LARGE(sp, l)
+        unmap(l, l->map_size);
+    sp->large_objects = NULL;
     wgc__large_unmap_dead(heap);
-    heap->page_count = heap->free_page_count = heap->large_bytes = 0;
+    sp->page_count = sp->free_page_count = sp->large_bytes = 0;
+    wgc__vec_free(&sp->page_table);
 }

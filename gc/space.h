@@ -1,6 +1,26 @@
 /*
- * gc/space.h -- where objects live: spans, pages, large objects, the allocators and the
- * page pool (gc/pages.c, gc/alloc.c).  Not installed.  [G1] [G3]
+ * gc/space.h -- where objects live: spans, pages, large objects, the
+ * allocators, the page pool and the page table (gc/pages.c, gc/alloc.c).
+ * Not installed.  docs/gc.md ("Space") describes the module.
+ *
+ * [G1] Memory: small objects live in 64 KiB pages aligned to 64 KiB, one
+ *      size class and one kind (traced or pointer-free) per page; large
+ *      objects each have their own mapping, also 64 KiB aligned, whose
+ *      start holds a span header.  So span_of(obj) is one mask for both.
+ * [G2] Every object is preceded by one header word: its wgc_type pointer.
+ *      Objects are 16-byte aligned; cells are multiples of 16 bytes.
+ * [G3] Between collections a cell of a page is allocated iff it is marked
+ *      in the page's current bitmap (it survived the last collection) or
+ *      it lies below the page's allocation frontier (alloc_end, or the
+ *      allocator's cursor for the page being allocated from).  Allocation
+ *      only moves frontiers forward, through free runs found between
+ *      marked cells: lazy sweeping costs nothing but the bitmap scan.
+ *
+ * The boundary: struct space (the heap's `space`) is written only by
+ * gc/pages.c and gc/alloc.c.  Other modules read it through the functions
+ * below and walk it with SPACE_EACH_PAGE and SPACE_EACH_LARGE; the pages
+ * and large objects themselves (marks, frontiers, live counts) are the
+ * collection's to update while it sweeps.
  */
 #ifndef WGC_GC_SPACE_H
 #define WGC_GC_SPACE_H
@@ -116,6 +136,84 @@ typedef struct allocator {
     uint64_t claimed_cells; /* cells handed to runs, for exact stats */
 } allocator;
 
+/* The heap's memory: struct wgc_heap's `space`. */
+typedef struct space {
+    allocator allocators[2][WGC_CLASS_COUNT]; /* [atomic][class] */
+    page *free_pages;         /* empty pages ready for reuse */
+    size_t free_page_count;
+    char *reserve;            /* mapped pages not yet handed out */
+    size_t reserve_pages;
+    size_t page_count;        /* pages in allocators and the free pool */
+    large *large_objects;
+    size_t large_bytes;
+    large *unmap_large;       /* dead large objects, unmapped after the pause */
+    vec page_table;           /* open-addressed set of span addresses */
+    size_t page_table_used;
+    uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
+    uint64_t large_allocs;
+} space;
+
+#define SPACE_ALLOCATORS (2 * WGC_CLASS_COUNT)
+
+/* Every allocator, traced ones first, each kind by size class. */
+#define SPACE_EACH_ALLOCATOR(sp, a)                                          \
+    for (__typeof__(&(sp)->allocators[0][0]) a = &(sp)->allocators[0][0];    \
+         a < &(sp)->allocators[0][0] + SPACE_ALLOCATORS; a++)
+
+/* [G3] The allocation frontier of p, one of a's pages. */
+static inline const char *page_frontier(const allocator *a, const page *p)
+{
+    return a->current == p ? a->run->cursor : p->alloc_end;
+}
+
+/* The walk over every page in use (not the pooled ones), allocator by
+ * allocator: SPACE_EACH_PAGE(&heap->space, it) { ... it.p, it.a ... }.
+ * page_iter_remove takes it.p out of its allocator's list (the sweep
+ * pools emptied pages); the walk then goes on with the page after it. */
+typedef struct page_iter {
+    page *p;                  /* the current page; NULL at the end */
+    allocator *a, *end;       /* its allocator; one past the last */
+    page **link;              /* the link that points (or pointed) at p */
+} page_iter;
+
+/* Settles on the page *it->link, or the first page of a later allocator. */
+static inline void page_iter_settle(page_iter *it)
+{
+    while (!(it->p = *it->link)) {
+        if (++it->a == it->end)
+            return;
+        it->link = &it->a->pages;
+    }
+}
+
+static inline page_iter page_iter_first(space *sp)
+{
+    allocator *a = &sp->allocators[0][0];
+    page_iter it = {NULL, a, a + SPACE_ALLOCATORS, &a->pages};
+    page_iter_settle(&it);
+    return it;
+}
+
+static inline void page_iter_next(page_iter *it)
+{
+    if (*it->link == it->p) /* else it->p was removed: *link is its successor */
+        it->link = &it->p->next;
+    page_iter_settle(it);
+}
+
+static inline void page_iter_remove(page_iter *it)
+{
+    *it->link = it->p->next;
+}
+
+#define SPACE_EACH_PAGE(sp, it)                                              \
+    for (page_iter it = page_iter_first(sp); it.p; page_iter_next(&it))
+
+/* Every large object; the body may free l (the walk read its successor). */
+#define SPACE_EACH_LARGE(sp, l)                                              \
+    for (large *l = (sp)->large_objects, *l##_next_;                         \
+         l && ((l##_next_ = l->next), true); l = l##_next_)
+
 
 /* ============================================================ pages.c */
 
@@ -127,14 +225,17 @@ void wgc__pages_trim(wgc_heap *heap, size_t target_bytes);
 void wgc__large_unmap_dead(wgc_heap *heap);
 large *wgc__large_new(wgc_heap *heap, size_t size);
 void wgc__large_free(wgc_heap *heap, large *l);
-void wgc__pages_free_all(wgc_heap *heap);
+/* The heap's space, empty; and its memory back to the OS. */
+void wgc__space_init(wgc_heap *heap);
+void wgc__space_free(wgc_heap *heap);
 bool wgc__span_known(const wgc_heap *heap, const span *s);
 size_t wgc__heap_bytes(const wgc_heap *heap);
 
 /* ============================================================ alloc.c */
 
-void wgc__allocators_init(wgc_heap *heap);
 void wgc__allocators_retire(wgc_heap *heap);
+/* After a sweep: every allocator searches its pages from the first. */
+void wgc__allocators_rewind(wgc_heap *heap);
 bool wgc__is_allocated(const wgc_heap *heap, const void *ptr);
 /* For misuse reports: what `ptr`, a slot's target that is not a live
  * object, is (another heap's, interior, dead and of which type where debug

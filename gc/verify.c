@@ -114,18 +114,15 @@ bool wgc_debug_verify(wgc_heap *heap)
         st.bad++;
     heap->callback = CALLBACK_TRACE;
 
-    for (int atomic = 0; atomic < 2; atomic++) {
-        for (int c = 0; c < WGC_CLASS_COUNT; c++) {
-            for (page *p = heap->allocators[atomic][c].pages; p; p = p->next) {
-                uint32_t marked = page_marked_cells(p, heap->alloc_bits);
-                if (heap->stats.collections && marked != p->live_cells && st.bad++ == 0)
-                    fprintf(stderr, "wgc: verify: page %p counts %u live cells, "
-                            "its bitmap %u\n", (void *)p, p->live_cells, marked);
-                if (!wgc__span_known(heap, &p->s) && st.bad++ == 0)
-                    fprintf(stderr, "wgc: verify: page %p missing from the page "
-                            "table\n", (void *)p);
-            }
-        }
+    SPACE_EACH_PAGE(&heap->space, it) {
+        page *p = it.p;
+        uint32_t marked = page_marked_cells(p, heap->alloc_bits);
+        if (heap->stats.collections && marked != p->live_cells && st.bad++ == 0)
+            fprintf(stderr, "wgc: verify: page %p counts %u live cells, "
+                    "its bitmap %u\n", (void *)p, p->live_cells, marked);
+        if (!wgc__span_known(heap, &p->s) && st.bad++ == 0)
+            fprintf(stderr, "wgc: verify: page %p missing from the page "
+                    "table\n", (void *)p);
     }
     heap->callback = CALLBACK_NONE;
     return st.bad == 0;

@@ -129,8 +129,8 @@ Test(hash, H1_weakmap_after_shrink)
  * the slot wgc__addr_hash gives); also its longest such walk. */
 static double page_table_reads(const wgc_heap *h, size_t *longest)
 {
-    const uintptr_t *slots = (const uintptr_t *)h->page_table.items;
-    size_t cap = h->page_table.capacity, spans = 0, reads = 0;
+    const uintptr_t *slots = (const uintptr_t *)h->space.page_table.items;
+    size_t cap = h->space.page_table.capacity, spans = 0, reads = 0;
     *longest = 0;
     for (size_t i = 0; i < cap; i++) {
         if (slots[i] <= 1) /* empty or a tombstone */
@@ -151,7 +151,7 @@ static void check_page_table(const wgc_heap *h, const char *what)
     size_t longest;
     double reads = page_table_reads(h, &longest);
     printf("page table, %s: %zu spans in %zu slots, %.3f slots read per hit, "
-           "longest %zu\n", what, h->page_table_used, h->page_table.capacity,
+           "longest %zu\n", what, h->space.page_table_used, h->space.page_table.capacity,
            reads, longest);
     cr_assert_leq(reads, 2.0, "%s: %.3f slots read per hit (random: 1.5)",
                   what, reads);
