@@ -299,11 +299,7 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->stress_countdown = config.stress_interval;
     wgc__vec_init(&heap->page_table, sizeof(uintptr_t));
     wgc__vec_init(&heap->kept, sizeof(void *));
-    wgc__vec_init(&heap->weak_records, sizeof(weak_record));
-    wgc__vec_init(&heap->weak_slots, sizeof(void *));
-    wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
-    wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
-    wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uintptr_t *));
+    wgc__trace_init(heap);
     wgc__vec_init(&heap->destructibles, sizeof(void *));
     wgc__vec_init(&heap->specials, sizeof(special *));
     wgc__vec_init(&heap->owners, sizeof(special *));
@@ -341,17 +337,10 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__allocators_retire(heap); /* destructors must not allocate [G5] */
     destroy_everything(heap);
     wgc__roots_free(heap);
-    wgc__mark_free(heap);
+    wgc__trace_free(heap);
     wgc__pages_free_all(heap);
     wgc__vec_free(&heap->page_table);
     wgc__vec_free(&heap->kept);
-    wgc__vec_free(&heap->weak_records);
-    wgc__vec_free(&heap->weak_slots);
-    wgc__vec_free(&heap->ephemerons);
-    wgc__vec_free(&heap->ephemeron_spans);
-    for (size_t i = 0; i < heap->ephemeron_head_pool.count; i++)
-        free(VEC_AT(&heap->ephemeron_head_pool, uintptr_t *, i));
-    wgc__vec_free(&heap->ephemeron_head_pool);
     wgc__vec_free(&heap->destructibles);
     wgc__vec_free(&heap->specials);
     wgc__vec_free(&heap->owners);
