@@ -13,7 +13,7 @@
  * The ephemerons still waiting after convergence are examined in the weak
  * step ([M3], gc/weakproc.c calls wgc__ephemerons_clear_dead).
  */
-#include "gc/marker.h"
+#include "gc/ephemeron.h"
 
 void wgc__ephemerons_init(trace_state *ts)
 {
@@ -29,58 +29,6 @@ void wgc__ephemerons_free(trace_state *ts)
     for (size_t i = 0; i < ts->ephemeron_head_pool.count; i++)
         free(VEC_AT(&ts->ephemeron_head_pool, uintptr_t *, i));
     wgc__vec_free(&ts->ephemeron_head_pool);
-}
-
-/* [M2] The ephemerons waiting on a key hang from one word of its span's
- * side array (a word per 16-byte granule; one word for a large object):
- *
- *   0                       nothing waits on the key;
- *   a key slot (tag 0)      one ephemeron waits, a pair: its value slot is
- *                           the word after its key slot;
- *   a value | WAIT_VALUE    one weak-map entry waits (wgc__visit_entry):
- *                           its value object itself (NULL allowed), its
- *                           slots are the map's business;
- *   (i << 2) | WAIT_RECORD  record i of heap->trace.ephemerons, whose
- *                           `next` continues the list in the same encoding
- *                           (a record with a NULL key slot holds a value).
- *
- * So the usual ephemeron, alone on its key, waits and is released without
- * a record: one word written, one read back; a weak-map entry is not even
- * read again.  Records (24 bytes, and a page fault per 170 of them the
- * first time) were most of the cost of a chain traced against its order. */
-#define WAIT_TAGS ((uintptr_t)3)
-#define WAIT_RECORD ((uintptr_t)1)
-#define WAIT_VALUE ((uintptr_t)2)
-
-static inline uintptr_t *waiting_head(span *s, const void *key)
-{
-    if (s->kind == SPAN_LARGE)
-        return &s->ephemeron_heads[0];
-    return &s->ephemeron_heads[(size_t)((const char *)key - (const char *)s) / WGC_GRANULE];
-}
-
-/* Decodes the waiting ephemeron `w` (non-zero) and returns the next one of
- * the same key (0 at the end): its slots, or a NULL key slot and in
- * *value_slot the value itself (a weak-map entry's). */
-static inline uintptr_t waiting_slots(const trace_state *ts, uintptr_t w,
-                                      void **key_slot, void **value_slot)
-{
-    switch (w & WAIT_TAGS) {
-    case WAIT_RECORD: {
-        const ephemeron *e = &VEC_AT(&ts->ephemerons, ephemeron, w >> 2);
-        *key_slot = e->key_slot;
-        *value_slot = e->value_slot;
-        return e->next;
-    }
-    case WAIT_VALUE:
-        *key_slot = NULL;
-        *value_slot = (void *)(w & ~WAIT_TAGS);
-        return 0;
-    default:
-        *key_slot = (void *)w;
-        *value_slot = (char *)w + sizeof(void *);
-        return 0;
-    }
 }
 
 /* Gives span s its side array of heads, zero; false if out of memory.
@@ -141,33 +89,6 @@ static bool ephemeron_wait(wgc_heap *heap, void *key, void *key_slot,
     if (old == 0)
         s->ephemeron_keys++;
     return true;
-}
-
-void wgc__ephemerons_release(tracer *t, void *key)
-{
-    span *s = span_of(key);
-    uintptr_t *head = waiting_head(s, key);
-    uintptr_t w = *head;
-    if (w == 0)
-        return; /* another key of the span waits */
-    *head = 0;
-    s->ephemeron_keys--;
-    const trace_state *ts = &t->v.heap->trace;
-    do {
-        void *key_slot, *value_slot;
-        w = waiting_slots(ts, w, &key_slot, &value_slot);
-        t->ephemerons_resolved++;
-#if WGC_DEBUG_CHECKS
-        wgc_visit(&t->v, key_slot ? value_slot : &value_slot); /* checks the slot */
-#else
-        /* Mark the value directly.  Each release waits for the one before
-         * it (a chain's next key is this value), so a store and reload of
-         * a slot for wgc_visit shows. */
-        void *value = key_slot ? slot_load(value_slot) : value_slot;
-        if (value)
-            mark(t, value);
-#endif
-    } while (w);
 }
 
 /* The marking instance's ephemeron, inline in the public entry points. */

@@ -14,7 +14,7 @@
  * [M4] Every walk over slots is an instance of wgc_trace_ops; only the
  *      trace module tells them apart, and only to inline the marker.
  */
-#include "gc/marker.h"
+#include "gc/ephemeron.h"
 
 /* ============================================================ mark stack */
 
@@ -200,7 +200,7 @@ static void drain(tracer *t)
         void *item;
         while (queued < PREFETCH_DEPTH && (item = pop(t))) {
             if ((uintptr_t)item & EPHEMERON_TAG) {
-                wgc__ephemerons_release(t, (void *)((uintptr_t)item & ~EPHEMERON_TAG));
+                ephemerons_release(t, (void *)((uintptr_t)item & ~EPHEMERON_TAG));
                 continue;
             }
             /* The header, and the fields where they start a new line. */

@@ -122,8 +122,6 @@ void wgc__trace_marked(wgc_heap *heap, void *obj, void *visitor);
 
 void wgc__ephemerons_init(trace_state *ts);
 void wgc__ephemerons_free(trace_state *ts);
-/* `key` was just marked: mark the values waiting on it [M2]. */
-void wgc__ephemerons_release(tracer *t, void *key);
 /* The marking instance's ephemeron and weak-map entry [M2]. */
 bool wgc__mark_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot,
                          bool by_value);
