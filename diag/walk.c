@@ -6,9 +6,8 @@
  * The walk is the collector's reachability without the collector's
  * state: its own visited set (an address-keyed map), its own queue (the
  * node array, scanned in order), and its own table of ephemerons waiting
- * for their keys.  The trace callbacks report slots to a VISIT_DIAG
- * visitor, which gc/mark.c hands to wgc__diag_slot and
- * wgc__diag_ephemeron below.
+ * for their keys.  The trace callbacks report slots to the walk's
+ * instance of the tracer interface (diag_ops below, [M4]).
  */
 #include "diag/diag_internal.h"
 
@@ -198,7 +197,7 @@ static bool followable(dwalk *w, void *target)
     return false;
 }
 
-void wgc__diag_slot(wgc_visitor *v, void *slot, bool weak)
+static void diag_slot(wgc_visitor *v, void *slot, bool weak)
 {
     dwalk *w = (dwalk *)v;
     void *target = slot_load(slot);
@@ -221,7 +220,7 @@ void wgc__diag_slot(wgc_visitor *v, void *slot, bool weak)
 
 /* [D2] The value follows only once the key is reached: now if it already
  * is, else when the key's node is scanned (see scan_node). */
-void wgc__diag_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
+static void diag_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
 {
     dwalk *w = (dwalk *)v;
     void *key = slot_load(key_slot);
@@ -261,6 +260,41 @@ void wgc__diag_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot)
         w->oom = true;
 }
 
+static void diag_strong(wgc_visitor *v, void *slot)
+{
+    diag_slot(v, slot, false);
+}
+
+static void diag_weak(wgc_visitor *v, void *slot)
+{
+    diag_slot(v, slot, true);
+}
+
+static void diag_weak_notify(wgc_visitor *v, void *slot, void *owner,
+                             weak_notify_fn notify, uint64_t seq)
+{
+    (void)owner, (void)notify, (void)seq;
+    diag_slot(v, slot, true);
+}
+
+static bool diag_ephemeron_op(wgc_visitor *v, void *key_slot, void *value_slot,
+                              bool by_value)
+{
+    (void)by_value;
+    diag_ephemeron(v, key_slot, value_slot);
+    return false;
+}
+
+/* The walk's instance of the tracer interface [M4]: it marks nothing, and
+ * sees the registry targets marking leaves out. */
+static const wgc_trace_ops diag_ops = {
+    .strong = diag_strong,
+    .weak = diag_weak,
+    .weak_notify = diag_weak_notify,
+    .ephemeron = diag_ephemeron_op,
+    .inspects = true,
+};
+
 /* Scans node i: releases the values waiting for it as a key [D2], then
  * reports its slots (pointer-free objects have none). */
 static void scan_node(dwalk *w, size_t i)
@@ -290,7 +324,7 @@ static void walk_root(void *arg, wgc_root_kind kind, size_t index, size_t slot,
     w->root_kind = kind;
     w->root_index = index;
     w->root_slot = slot;
-    wgc__diag_slot(&w->v, at, false);
+    diag_slot(&w->v, at, false);
 }
 
 /* Reports the root slots in the collector's order (gc/roots.c): handles,
@@ -312,7 +346,7 @@ static void walk_roots(dwalk *w)
 bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
                     const void *stop_at)
 {
-    *w = (dwalk){.v = {heap, VISIT_DIAG}, .heap = heap,
+    *w = (dwalk){.v = {heap, &diag_ops}, .heap = heap,
                  .record_edges = record_edges, .stop_at = stop_at};
     w->nodes.item_size = sizeof(dnode);
     w->roots.item_size = sizeof(droot);

@@ -234,9 +234,9 @@ static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
 static void trace_registry(void *obj, wgc_visitor *v)
 {
     wgc_registry *r = obj;
-    bool verify = v->mode == VISIT_VERIFY;
-    bool diag = v->mode == VISIT_DIAG; /* diagnostics see targets too [D2] */
-    if (!r->traced && !verify && !diag)
+    /* the verifier and diagnostics see targets too [D2] */
+    bool inspects = wgc__visit_inspects(v);
+    if (!r->traced && !inspects)
         return;
     for (uint32_t i = 0; i < r->used; i++) {
         cell *c = &r->cells[i];
@@ -246,9 +246,7 @@ static void trace_registry(void *obj, wgc_visitor *v)
             wgc_visit(v, &c->holdings);
         if (r->ctok && r->ctok[i].token)
             wgc_visit_weak(v, &r->ctok[i].token);
-        if (verify && c->state == CELL_LIVE)
-            wgc__verify_slot(v, &r->targets[i], "weak");
-        if (diag && c->state == CELL_LIVE)
+        if (inspects && c->state == CELL_LIVE)
             wgc_visit_weak(v, &r->targets[i]);
     }
 }

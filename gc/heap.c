@@ -254,11 +254,7 @@ wgc_heap *wgc_heap_create(const wgc_config *cfg, wgc_error *why)
     heap->generational = config.collector == WGC_COLLECTOR_GENERATIONAL;
     wgc__vec_init(&heap->remembered, sizeof(void *));
     wgc__roots_init(heap);
-    wgc__vec_init(&heap->weak_records, sizeof(weak_record));
-    wgc__vec_init(&heap->weak_slots, sizeof(void *));
-    wgc__vec_init(&heap->ephemerons, sizeof(ephemeron));
-    wgc__vec_init(&heap->ephemeron_spans, sizeof(span *));
-    wgc__vec_init(&heap->ephemeron_head_pool, sizeof(uintptr_t *));
+    wgc__trace_init(heap);
     wgc__vec_init(&heap->destructibles, sizeof(void *));
     wgc__specials_init(heap);
 #if WGC_VALGRIND || WGC_ASAN
@@ -296,16 +292,9 @@ void wgc_heap_free(wgc_heap *heap)
     wgc__allocators_retire(heap); /* destructors must not allocate [G5] */
     destroy_everything(heap);
     wgc__roots_free(heap);
-    wgc__mark_free(heap);
+    wgc__trace_free(heap);
     wgc__space_free(heap);
     wgc__vec_free(&heap->remembered);
-    wgc__vec_free(&heap->weak_records);
-    wgc__vec_free(&heap->weak_slots);
-    wgc__vec_free(&heap->ephemerons);
-    wgc__vec_free(&heap->ephemeron_spans);
-    for (size_t i = 0; i < heap->ephemeron_head_pool.count; i++)
-        free(VEC_AT(&heap->ephemeron_head_pool, uintptr_t *, i));
-    wgc__vec_free(&heap->ephemeron_head_pool);
     wgc__vec_free(&heap->destructibles);
     wgc__specials_free(heap);
     mt_heap_destroyed(heap);

@@ -102,19 +102,7 @@ struct wgc_heap {
     bool remembered_overflow; /* one missing from `remembered`: next is major */
     size_t major_at;          /* [Y6] old bytes that make the next a major */
 
-    /* marking */
-    mark_segment *mark_stack;
-    void **mark_sp, **mark_base, **mark_end;
-    bool mark_overflow;
-    vec weak_records;         /* notifying weak slots (weak_record) */
-    vec weak_slots;           /* plain weak slots (void *): no notify, no
-                               * order, so one word each [M3] */
-    bool weak_overflow;
-    vec ephemerons;
-    vec ephemeron_spans;      /* spans with ephemeron_heads this collection */
-    vec ephemeron_head_pool;  /* zeroed page head arrays kept for the next one */
-    bool ephemeron_overflow;
-    bool ephemeron_entries_died; /* a waiting weak-map entry's key died [M2] */
+    trace_state trace;        /* gc/mark.c, ephemeron.c, weakproc.c */
     bool queued_cleanup;      /* this collection queued cleanup work */
 
     /* objects whose type has a destructor, in allocation order */

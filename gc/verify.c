@@ -29,7 +29,7 @@ static void report_missing_barrier(verify_state *st, void *slot, void *target,
                 target);
 }
 
-void wgc__verify_slot(wgc_visitor *v, void *slot, const char *kind)
+static void verify_slot(wgc_visitor *v, void *slot, const char *kind)
 {
     verify_state *st = (verify_state *)v;
     void *target = slot_load(slot);
@@ -50,6 +50,41 @@ void wgc__verify_slot(wgc_visitor *v, void *slot, const char *kind)
                 "barrier)\n", kind, where, target, what);
     }
 }
+
+static void verify_strong(wgc_visitor *v, void *slot)
+{
+    verify_slot(v, slot, "strong");
+}
+
+static void verify_weak(wgc_visitor *v, void *slot)
+{
+    verify_slot(v, slot, "weak");
+}
+
+static void verify_weak_notify(wgc_visitor *v, void *slot, void *owner,
+                               weak_notify_fn notify, uint64_t seq)
+{
+    (void)owner, (void)notify, (void)seq;
+    verify_slot(v, slot, "weak");
+}
+
+static bool verify_ephemeron(wgc_visitor *v, void *key_slot, void *value_slot,
+                             bool by_value)
+{
+    (void)by_value;
+    verify_slot(v, key_slot, "ephemeron key");
+    verify_slot(v, value_slot, "ephemeron value");
+    return false;
+}
+
+/* The verifier's instance of the tracer interface [M4]. */
+static const wgc_trace_ops verify_ops = {
+    .strong = verify_strong,
+    .weak = verify_weak,
+    .weak_notify = verify_weak_notify,
+    .ephemeron = verify_ephemeron,
+    .inspects = true,
+};
 
 static void verify_object(wgc_heap *heap, void *obj, void *arg)
 {
@@ -88,7 +123,7 @@ bool wgc__verify_barrier(wgc_heap *heap)
 {
     if (!heap->generational)
         return true;
-    verify_state st = {.v = {heap, VISIT_VERIFY}, .barrier = true};
+    verify_state st = {.v = {heap, &verify_ops}, .barrier = true};
     in_callback saved = heap->callback;
     heap->callback = CALLBACK_TRACE;
     wgc__each_object(heap, true, verify_old, &st);
@@ -105,7 +140,7 @@ bool wgc_debug_verify(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    verify_state st = {.v = {heap, VISIT_VERIFY}};
+    verify_state st = {.v = {heap, &verify_ops}};
     heap->callback = CALLBACK_TRACE; /* trace callbacks run */
     wgc__roots_trace(heap, &st.v);
     wgc__each_object(heap, false, verify_object, &st);

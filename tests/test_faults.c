@@ -387,7 +387,7 @@ Test(faults, ephemeron_chain_of_pointer_free_keys_without_memory)
 }
 
 /* A collection without memory for its weak records falls back to a full
- * pass (VISIT_FIX_WEAK), where group refs are notified in heap order.
+ * pass (the fix-weak tracer, gc/weakproc.c), where group refs are notified in heap order.
  * Registry cells do not depend on records: their walk after marking needs
  * no memory, so their queue keeps registration order [F4] [F14]. */
 static uintptr_t fault_log[16];

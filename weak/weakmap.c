@@ -15,7 +15,7 @@
  * A slot is FREE (never used since the last rehash; its value is never
  * read), a tombstone (key NULL) or a copy.  The collector empties a dead
  * entry by storing NULL into its key and value (after_weak, or the
- * fallback pass VISIT_FIX_WEAK); after_weak then turns its slot into a
+ * fallback pass, the fix-weak tracer of gc/weakproc.c); after_weak then turns its slot into a
  * tombstone and frees the entry: no memory needed, nothing moved, and
  * no user code runs in between, so the copies are never seen stale.
  * Rehashing (growing, shrinking, dropping tombstones, compacting the pool
@@ -152,7 +152,7 @@ static void trace_weakmap(void *obj, wgc_visitor *v)
 static void after_weak(wgc_heap *heap, special *sp)
 {
     struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
-    bool look = m->waited && heap->ephemeron_entries_died;
+    bool look = m->waited && wgc__entries_died(heap);
     m->waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++) {
         entry *e = &m->pool[i];
