@@ -23,6 +23,7 @@ static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
 void wgc__space_init(wgc_heap *heap)
 {
     wgc__vec_init(&heap->space.page_table, sizeof(uintptr_t));
+    wgc__vec_init(&heap->space.touched, sizeof(page *));
     for (int atomic = 0; atomic < 2; atomic++) {
         for (unsigned c = 0; c < WGC_CLASS_COUNT; c++) {
             heap->space.allocators[atomic][c] = (allocator){
@@ -139,6 +140,7 @@ static page *new_page(wgc_heap *heap, allocator *a)
     /* Exact for offsets below 2^16 and cells below 2^13 (error < 2^29). */
     p->cell_recip = (uint32_t)((((uint64_t)1 << 32) + a->cell_size - 1) / a->cell_size);
     p->live_cells = 0;
+    p->touched = false;
     memset(p->marks, 0, sizeof p->marks);
 #if WGC_DEBUG_CHECKS
     memset(p->quarantine, 0, sizeof p->quarantine);
@@ -171,6 +173,30 @@ static bool over_budget(wgc_heap *heap, size_t bytes)
  * does not fit always reaches refill.  Near the end of the budget a run
  * gets at most half of what is left, so that size classes taking turns
  * give runs back a logarithmic number of times, not once per cell. */
+/* [Y5] Lists p as holding young cells, once per collection. */
+static void note_touched(wgc_heap *heap, page *p)
+{
+    p->touched = true;
+    page **slot = wgc__vec_push(heap, &heap->space.touched);
+    if (slot)
+        *slot = p;
+    else
+        heap->space.touched_overflow = true;
+}
+
+void wgc__space_sweep_done(wgc_heap *heap)
+{
+    space *sp = &heap->space;
+    for (size_t i = 0; i < sp->touched.count; i++)
+        VEC_AT(&sp->touched, page *, i)->touched = false;
+    if (sp->touched_overflow)
+        SPACE_EACH_PAGE(sp, it)
+            it.p->touched = false;
+    sp->touched.count = 0;
+    sp->touched_overflow = false;
+    sp->large_old = sp->large_objects;
+}
+
 static void claim_run(wgc_heap *heap, allocator *a)
 {
     size_t bytes = (size_t)(a->run->limit - a->run->cursor);
@@ -183,6 +209,8 @@ static void claim_run(wgc_heap *heap, allocator *a)
         }
     }
     page *p = a->current;
+    if (WGC_UNLIKELY(!p->touched))
+        note_touched(heap, p);
     mt_writable(heap, a->run->cursor, bytes);
     /* A fresh page is zero above its frontier until a sweep (which clears
      * `fresh`) lets runs start below used cells. */

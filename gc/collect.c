@@ -78,12 +78,15 @@ static void begin_marking(wgc_heap *heap)
         memset(it.p->marks[bits], 0, sizeof it.p->marks[bits]);
 }
 
+/* Destructibles are listed in allocation order, so the young ones are
+ * those past destructibles_old: a minor collection looks at them alone
+ * [Y5]. */
 static void run_destructors(wgc_heap *heap)
 {
     vec *d = &heap->destructibles;
     void **items = (void **)d->items;
-    size_t kept = 0;
-    for (size_t i = 0; i < d->count; i++) {
+    size_t kept = heap->cycle.minor ? heap->destructibles_old : 0;
+    for (size_t i = kept; i < d->count; i++) {
         void *obj = items[i];
         if (is_marked(heap, obj))
             items[kept++] = obj;
@@ -91,6 +94,7 @@ static void run_destructors(wgc_heap *heap)
             type_of(obj)->destroy(obj);
     }
     d->count = kept;
+    heap->destructibles_old = kept;
 }
 
 /* [C1]: the cells allocated before this collection and not marked by it.
@@ -121,8 +125,54 @@ static void free_dead_cells(wgc_heap *heap, page *p)
 #endif
 }
 
+/* [Y5] A minor collection sweeps only the pages that hold young cells:
+ * on every other page nothing was allocated and nothing old can die.  A
+ * page it empties stays with its size class until a major collection. */
+static void sweep_touched_pages(wgc_heap *heap)
+{
+    bool eager = mt_active(heap) || WGC_DEBUG_CHECKS;
+    vec *touched = &heap->space.touched;
+    for (size_t i = 0; i < touched->count; i++) {
+        page *p = VEC_AT(touched, page *, i);
+        if (eager)
+            free_dead_cells(heap, p);
+        uint32_t live = page_marked_cells(p, mark_bits(heap));
+        heap->live_small += ((size_t)live - p->live_cells) * p->cell_size;
+        p->live_cells = live;
+        p->alloc_end = first_cell(p);
+        p->s.fresh = 0;
+    }
+}
+
+/* Sweeps the young large objects (allocated since the last collection,
+ * before large_old in the list) [Y5], or all of them. */
+static void sweep_large(wgc_heap *heap, bool young_only)
+{
+    size_t live = young_only ? heap->live_large : 0;
+    SPACE_EACH_LARGE(&heap->space, l) {
+        if (young_only && l == heap->space.large_old)
+            break;
+        if (l->mark_epoch == heap->mark_epoch) {
+            live += l->size;
+        } else {
+            mt_object_free(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, 0);
+            wgc__large_free(heap, l);
+        }
+    }
+    heap->live_large = live;
+}
+
 static size_t sweep_pages(wgc_heap *heap)
 {
+    bool young_only = heap->cycle.minor && !heap->space.touched_overflow;
+    if (young_only) {
+        sweep_touched_pages(heap);
+        sweep_large(heap, true);
+        wgc__allocators_rewind(heap);
+        wgc__space_sweep_done(heap);
+        heap->alloc_bits = mark_bits(heap);
+        return heap->live_small + heap->live_large;
+    }
     size_t live = 0;
     bool eager = mt_active(heap) || WGC_DEBUG_CHECKS;
     SPACE_EACH_PAGE(&heap->space, it) {
@@ -142,17 +192,12 @@ static size_t sweep_pages(wgc_heap *heap)
         p->alloc_end = first_cell(p);
         p->s.fresh = 0; /* free runs may now lie below used cells */
     }
+    heap->live_small = live;
     wgc__allocators_rewind(heap);
-    SPACE_EACH_LARGE(&heap->space, l) {
-        if (l->mark_epoch == heap->mark_epoch) {
-            live += l->size;
-        } else {
-            mt_object_free(heap, (char *)l + WGC_LARGE_OBJECT_OFFSET, 0);
-            wgc__large_free(heap, l);
-        }
-    }
+    sweep_large(heap, false);
+    wgc__space_sweep_done(heap);
     heap->alloc_bits = mark_bits(heap);
-    return live;
+    return heap->live_small + heap->live_large;
 }
 
 /* [C2] The next budget, from the bytes that survived. */

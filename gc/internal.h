@@ -107,6 +107,9 @@ struct wgc_heap {
 
     /* objects whose type has a destructor, in allocation order */
     vec destructibles;
+    size_t destructibles_old; /* [Y5] of those, the ones older than the
+                               * last collection: a prefix */
+    size_t live_small, live_large; /* bytes after the last collection */
     special_set specials;     /* gc/specials.c's */
     cleanup_state cleanup;    /* finalize/'s (finalize/heap_part.h) */
 

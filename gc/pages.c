@@ -387,4 +387,5 @@ void wgc__space_free(wgc_heap *heap)
     wgc__large_unmap_dead(heap);
     sp->page_count = sp->free_page_count = sp->large_bytes = 0;
     wgc__vec_free(&sp->page_table);
+    wgc__vec_free(&sp->touched);
 }

@@ -60,6 +60,8 @@ typedef struct page {
     struct page *next;        /* in its allocator's page list, or the free pool */
     char *alloc_end;          /* [G3] the allocation frontier (a cell start) */
     uint64_t pooled_epoch;    /* in the free pool since this collection [C2] */
+    bool touched;             /* [Y5] a run was claimed here since the last
+                               * collection: listed in space.touched */
     uint64_t marks[2][WGC_BITMAP_WORDS]; /* current: marks[heap->mark_epoch & 1] */
 #if WGC_DEBUG_CHECKS
     uint64_t quarantine[WGC_BITMAP_WORDS]; /* died in the last collection */
@@ -151,6 +153,13 @@ typedef struct space {
     size_t page_table_used;
     uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
     uint64_t large_allocs;
+    /* [Y5] What a minor collection sweeps: the pages runs were claimed
+     * from since the last collection (all of them if the list could not
+     * grow), and the large objects allocated since, which precede
+     * large_old in large_objects. */
+    vec touched;
+    bool touched_overflow;
+    large *large_old;
 } space;
 
 #define SPACE_ALLOCATORS (2 * WGC_CLASS_COUNT)
@@ -214,6 +223,9 @@ static inline void page_iter_remove(page_iter *it)
     for (large *l = (sp)->large_objects, *l##_next_;                         \
          l && ((l##_next_ = l->next), true); l = l##_next_)
 
+
+/* [Y5] After a sweep: no page or large object is young any more. */
+void wgc__space_sweep_done(wgc_heap *heap);
 
 /* ============================================================ pages.c */
 

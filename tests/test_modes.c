@@ -76,9 +76,14 @@ static uint64_t rnd(prog *p, uint64_t n)
     return (p->rng >> 33) % n;
 }
 
+/* What the program may observe of an object: an obj's id; of any other
+ * object only its type (never an address: layouts differ between modes). */
 static uint64_t id_of(const void *o)
 {
-    return o ? ((const obj *)o)->id : 0;
+    if (!o)
+        return 0;
+    const wgc_type *t = wgc_type_of(o);
+    return t == &obj_type ? ((const obj *)o)->id : t == &table_type ? 1 : 2;
 }
 
 static int on_cleanup(wgc_heap *heap, void *holdings, void *user)

@@ -54,6 +54,8 @@ struct wgc_weakmap {
     uint32_t pool_size;      /* entries in use or on the free list */
     uint32_t free_list;
     bool waited;             /* an entry waited in this collection's marking */
+    bool traced;             /* traced since its last after_weak: only then
+                              * can an entry have died [Y5] */
 };
 
 static inline bool is_key(const void *key)
@@ -138,6 +140,7 @@ static void trace_weakmap(void *obj, wgc_visitor *v)
 {
     struct wgc_weakmap *m = obj;
     bool waited = false;
+    m->traced = true;
     for (uint32_t i = 0; i < m->pool_size; i++)
         if (m->pool[i].key)
             waited |= wgc__visit_entry(v, &m->pool[i].key, &m->pool[i].value);
@@ -152,6 +155,11 @@ static void trace_weakmap(void *obj, wgc_visitor *v)
 static void after_weak(wgc_heap *heap, special *sp)
 {
     struct wgc_weakmap *m = (struct wgc_weakmap *)sp;
+    /* A map no collection traced (an old one in a minor) holds old keys
+     * only [Y3], none of which died: nothing to look at. */
+    if (!m->traced)
+        return;
+    m->traced = false;
     bool look = m->waited && wgc__entries_died(heap);
     m->waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++) {
