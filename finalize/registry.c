@@ -59,6 +59,8 @@ struct wgc_registry {
     uint32_t used, capacity; /* cells [0, used) are in use or holes */
     uint32_t live;           /* cells of [0, used) that are not FREE */
     uint32_t first_hole;     /* no FREE cell below it (UINT32_MAX: none) */
+    uint32_t young_from;     /* [Y5] cells from here on were registered
+                              * since the last collection */
     uint32_t traced;         /* cells of [0, used) with `counted` set */
     uint32_t head, tail;     /* the cleanup queue, oldest first */
     token_slot *tokens;
@@ -172,10 +174,13 @@ static void cells_compact(wgc_registry *r)
 {
     cell *cells = r->cells;
     uint32_t start = r->first_hole < r->used ? r->first_hole : r->used;
-    uint32_t n = start;
+    uint32_t n = start, young_from = r->young_from < start ? r->young_from : start;
     for (uint32_t i = start; i < r->used; i++)
-        if (cells[i].state != CELL_FREE)
+        if (cells[i].state != CELL_FREE) {
+            young_from += i < r->young_from;
             cells[i].moved = n++;
+        }
+    r->young_from = young_from;
 #define MOVED(x) ((x) == NIL || (x) < start ? (x) : cells[x].moved)
     for (uint32_t i = r->head, next; i != NIL; i = next) {
         next = cells[i].next;
@@ -238,7 +243,9 @@ static void trace_registry(void *obj, wgc_visitor *v)
     bool inspects = wgc__visit_inspects(v);
     if (!r->traced && !inspects)
         return;
-    for (uint32_t i = 0; i < r->used; i++) {
+    /* A minor collection: older cells hold old holdings and tokens. */
+    uint32_t from = !inspects && collecting_minor(v->heap) ? r->young_from : 0;
+    for (uint32_t i = from; i < r->used; i++) {
         cell *c = &r->cells[i];
         if (c->state == CELL_FREE)
             continue;
@@ -260,7 +267,10 @@ static void after_weak(wgc_heap *heap, special *sp)
 {
     wgc_registry *r = (wgc_registry *)sp;
     void **targets = r->targets;
-    for (uint32_t i = 0; i < r->used; i++) {
+    /* [Y5] In a minor collection only young cells can have young targets
+     * or tokens; the cells before young_from are old and so are theirs. */
+    bool minor = collecting_minor(heap);
+    for (uint32_t i = minor ? r->young_from : 0; i < r->used; i++) {
         void *t = targets[i];
         if (t && !is_marked(heap, t)) {
             targets[i] = NULL;
@@ -268,13 +278,16 @@ static void after_weak(wgc_heap *heap, special *sp)
             queue_cell(heap, r, i);
         }
     }
-    for (uint32_t i = 0; i < r->token_capacity; i++) {
-        void *t = r->tokens[i].token;
-        if (t && t != TOMBSTONE && !is_marked(heap, t))
-            r->tokens[i].token = TOMBSTONE;
+    if (!minor || r->young_from < r->used) {
+        for (uint32_t i = 0; i < r->token_capacity; i++) {
+            void *t = r->tokens[i].token;
+            if (t && t != TOMBSTONE && !is_marked(heap, t))
+                r->tokens[i].token = TOMBSTONE;
+        }
     }
     if (r->live < r->used / 8)
         cells_compact(r);
+    r->young_from = r->used;
 }
 
 static void destroy_registry(void *obj)

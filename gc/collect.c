@@ -227,12 +227,21 @@ static bool choose_minor(const wgc_heap *heap, collect_kind kind)
     return kind == COLLECT_MINOR || heap->stats.live_bytes < heap->major_at;
 }
 
-/* [Y6] After a major: the old generation may grow by what the full mode's
- * budget would allow before the next major. */
-static void set_major_at(wgc_heap *heap, size_t live)
+/* [Y6] After a major: the old generation may grow by the growth factor
+ * before the next major, and by up to its square when this major found
+ * little garbage among what it looked at (the old objects and those
+ * allocated since the last collection): old garbage is then rare, and
+ * re-marking a growing live set at every doubling would be most of the
+ * work. */
+static void set_major_at(wgc_heap *heap, const cycle *c)
 {
-    double next = ((double)live + (double)heap->external_bytes) *
-                  heap->config.growth_factor;
+    double seen = (double)c->live_before + (double)c->allocated;
+    double survival = seen > 0 ? (double)c->live / seen : 1.0;
+    if (survival > 1.0)
+        survival = 1.0;
+    double g = heap->config.growth_factor;
+    double next = ((double)c->live + (double)heap->external_bytes) *
+                  g * (1.0 + (g - 1.0) * survival);
     double floor = (double)heap->config.initial_heap_size;
     heap->major_at = next > floor ? (size_t)next : (size_t)floor;
 }
@@ -251,6 +260,7 @@ static cycle_phase phase_start(wgc_heap *heap)
     c->start_ns = clock_ns(CLOCK_MONOTONIC);
     c->cpu_start_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     c->live_before = heap->stats.live_bytes;
+    c->allocated = heap->charged;
     c->frames = heap->pub.frames;
     heap->epoch++;
     /* With no allocation run open, the fast path cannot succeed until the
@@ -325,7 +335,7 @@ static cycle_phase phase_budget(wgc_heap *heap)
     cycle *c = &heap->cycle;
     set_budget(heap, c->live);
     if (!c->minor)
-        set_major_at(heap, c->live);
+        set_major_at(heap, c);
     uint64_t pause = clock_ns(CLOCK_MONOTONIC) - c->start_ns;
     uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c->cpu_start_ns;
     wgc_heap_stats *st = &heap->stats;

@@ -70,6 +70,7 @@ typedef struct cycle {
     bool minor;               /* [Y1] marks only young objects */
     uint64_t start_ns, cpu_start_ns; /* for the pause */
     size_t live_before, live;
+    size_t allocated;         /* bytes allocated since the last collection */
     wgc_frame *frames;        /* the frame stack as the cycle found it */
 } cycle;
 
@@ -133,6 +134,14 @@ struct wgc_heap {
 static inline unsigned mark_bits(const wgc_heap *heap)
 {
     return (unsigned)(heap->mark_epoch & 1);
+}
+
+/* [Y5] Whether a minor collection is running: then an object that keeps
+ * its own side tables (a registry, a weak map) need only look at what was
+ * added since the last collection. */
+static inline bool collecting_minor(const wgc_heap *heap)
+{
+    return heap->cycle.phase != CYCLE_IDLE && heap->cycle.minor;
 }
 
 /* Whether obj is marked by the running (or last) collection. */
