@@ -351,3 +351,41 @@ Test(generational, Y6_auto_collections_are_mostly_minor)
                   (unsigned long long)st.collections);
     wgc_heap_free(h);
 }
+
+/* Many remembered objects (sorted by address before the minor scans
+ * them, when there are many): every one keeps its young child. */
+Test(generational, Y2_many_remembered_objects_keep_their_children)
+{
+    enum { N = 20000 };
+    wgc_heap *h = gen_heap();
+    node *list = NULL;
+    WGC_FRAME(h, &list);
+    for (int i = 0; i < N; i++) {
+        node *cell = wgc_alloc(h, &node_type, sizeof(node));
+        cell->next = list;
+        list = cell;
+    }
+    wgc_collect(h); /* the cells are old now */
+    node **cells = malloc(N * sizeof *cells);
+    int n = 0;
+    for (node *c = list; c; c = c->next)
+        cells[n++] = c;
+    cr_assert_eq(n, N);
+    /* A young link after every other cell, stored in an order unlike
+     * their addresses: half the cells are remembered. */
+    for (int i = 0; i < N; i += 2) {
+        node *c = cells[(size_t)i * 7919 % N];
+        node *link = wgc_alloc(h, &node_type, sizeof(node));
+        link->next = c->next;
+        WGC_STORE(h, c, next, link);
+    }
+    wgc_collect_minor(h);
+    int len = 0;
+    for (node *c = list; c; c = c->next)
+        len++;
+    cr_assert_eq(len, N + N / 2, "the list lost young links: %d of %d", len, N + N / 2);
+    cr_assert(wgc_debug_verify(h));
+    free(cells);
+    WGC_FRAME_POP(h);
+    wgc_heap_free(h);
+}
