@@ -112,11 +112,11 @@ typedef struct dwalk {
 } dwalk;
 
 /* Walks the objects reachable from the roots now [D2], without marking,
- * allocating from the heap or changing its statistics [D1].  false: the
- * heap refused (WGC_EINVAL, WGC_EREENTRY) or memory ran out (WGC_ENOMEM),
- * recorded on the heap; the walk must be released either way. */
-bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
-                    const void *stop_at);
+ * allocating from the heap or changing its statistics [D1], for an entry
+ * point that wgc__enter let in.  WGC_ENOMEM when memory ran out, for it
+ * to record; the walk must be released either way. */
+wgc_error wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
+                         const void *stop_at);
 void wgc__diag_walk_free(dwalk *w);
 
 /* The bytes an object takes, counted as wgc_stats counts live_bytes: its

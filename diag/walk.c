@@ -343,8 +343,8 @@ static void walk_roots(dwalk *w)
         heap->config.trace_roots(&w->v, heap->config.trace_roots_user);
 }
 
-bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
-                    const void *stop_at)
+wgc_error wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
+                         const void *stop_at)
 {
     *w = (dwalk){.v = {heap, &diag_ops}, .heap = heap,
                  .record_edges = record_edges, .stop_at = stop_at};
@@ -352,8 +352,6 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
     w->roots.item_size = sizeof(droot);
     w->edges.item_size = sizeof(dedge);
     w->pending.item_size = sizeof(dpending);
-    if (!wgc__enter(heap))
-        return false;
     /* [D1] As in a collection, callbacks may not change the heap: the
      * phase refuses every entry point, and emptied runs send the inline
      * allocation path there too.  The runs are put back exactly, so the
@@ -375,9 +373,7 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
 
     heap->callback = CALLBACK_NONE;
     memcpy(heap->pub.runs, runs, sizeof runs);
-    if (w->oom)
-        return wgc__fail(heap, WGC_ENOMEM);
-    return true;
+    return w->oom ? WGC_ENOMEM : WGC_OK;
 }
 
 void wgc__diag_walk_free(dwalk *w)

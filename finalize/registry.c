@@ -349,8 +349,9 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     r->user = user;
     r->head = r->tail = NIL;
     r->first_hole = UINT32_MAX;
-    return wgc__owner_add(heap, &r->q, &registry_ops, &registry_queue,
-                          WGC_SIG_REGISTRY) ? r : NULL;
+    wgc_error err = wgc__owner_add(heap, &r->q, &registry_ops, &registry_queue,
+                                   WGC_SIG_REGISTRY);
+    return wgc__record(heap, err) ? r : NULL;
 }
 
 /* Room for one more cell at the end [F14]: closes the holes when they are
@@ -465,7 +466,9 @@ size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max)
 {
     if (!check_registry(reg) || !wgc__enter(reg->q.sp.heap))
         return 0;
-    return wgc__drain(&reg->q, max, deliver, NULL);
+    size_t ran;
+    wgc__record(reg->q.sp.heap, wgc__drain(&reg->q, max, deliver, NULL, &ran));
+    return ran;
 }
 
 size_t wgc_registry_pending(const wgc_registry *reg)

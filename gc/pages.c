@@ -149,25 +149,19 @@ static page *pool_take(wgc_heap *heap, bool any)
     return p;
 }
 
-/* A fresh page from the reserve, mapping more if needed; NULL (error
- * recorded) when the maximum or the OS refuses. */
-static page *page_map(wgc_heap *heap)
+/* A fresh page from the reserve, mapping more if needed, in *out; why not
+ * when the maximum or the OS refuses. */
+static wgc_error page_map(wgc_heap *heap, page **out)
 {
-    if (!within_max(heap, WGC_PAGE_SIZE)) {
-        wgc__fail(heap, WGC_EHEAPMAX);
-        return NULL;
-    }
-    if (!table_reserve(heap)) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!within_max(heap, WGC_PAGE_SIZE))
+        return WGC_EHEAPMAX;
+    if (!table_reserve(heap))
+        return WGC_ENOMEM;
     space *sp = &heap->space;
     if (sp->reserve_pages == 0) {
         char *run = map_aligned(heap, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
-        if (!run) {
-            wgc__fail(heap, WGC_ENOMEM);
-            return NULL;
-        }
+        if (!run)
+            return WGC_ENOMEM;
         mt_no_access(heap, run, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
         sp->reserve = run;
         sp->reserve_pages = WGC_PAGES_PER_MAP;
@@ -180,18 +174,18 @@ static page *page_map(wgc_heap *heap)
     p->s.fresh = 1;
     table_add(heap, p);
     sp->page_count++;
-    return p;
+    *out = p;
+    return WGC_OK;
 }
 
-page *wgc__page_get(wgc_heap *heap)
+wgc_error wgc__page_get(wgc_heap *heap, page **out)
 {
-    wgc_error before = heap->error;
-    page *p = pool_take(heap, false);
-    if (!p)
-        p = page_map(heap);
-    if (!p && (p = pool_take(heap, true)))
-        heap->error = before; /* a quarantined page after all */
-    return p;
+    if ((*out = pool_take(heap, false)))
+        return WGC_OK;
+    wgc_error err = page_map(heap, out);
+    if (err && (*out = pool_take(heap, true)))
+        return WGC_OK; /* a quarantined page after all */
+    return err;
 }
 
 /* An empty page goes to the pool; its cells become inaccessible. */
@@ -301,28 +295,20 @@ void wgc__pages_trim(wgc_heap *heap, size_t target_bytes)
 
 /* ========================================================= large objects */
 
-large *wgc__large_new(wgc_heap *heap, size_t size)
+wgc_error wgc__large_new(wgc_heap *heap, size_t size, large **out)
 {
-    if (size > SIZE_MAX / 2) {
-        wgc__fail(heap, WGC_EOVERFLOW);
-        return NULL;
-    }
+    if (size > SIZE_MAX / 2)
+        return WGC_EOVERFLOW;
     size_t map_size = (WGC_LARGE_OBJECT_OFFSET + size + 4095) & ~(size_t)4095;
     if (!within_max(heap, map_size)) /* pooled pages cannot hold it: let them go */
         unmap_pages(pool_shed(heap, 0, 0));
-    if (!within_max(heap, map_size)) {
-        wgc__fail(heap, WGC_EHEAPMAX);
-        return NULL;
-    }
-    if (!table_reserve(heap)) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!within_max(heap, map_size))
+        return WGC_EHEAPMAX;
+    if (!table_reserve(heap))
+        return WGC_ENOMEM;
     large *l = map_aligned(heap, map_size);
-    if (!l) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!l)
+        return WGC_ENOMEM;
     mt_no_access(heap, (char *)l + sizeof *l, map_size - sizeof *l);
     *l = (large){
         .s = {.kind = SPAN_LARGE, .owner = ~(uintptr_t)heap},
@@ -335,7 +321,8 @@ large *wgc__large_new(wgc_heap *heap, size_t size)
     heap->space.large_objects = l;
     heap->space.large_bytes += map_size;
     table_add(heap, l);
-    return l;
+    *out = l;
+    return WGC_OK;
 }
 
 void wgc__large_free(wgc_heap *heap, large *l)
