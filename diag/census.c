@@ -44,7 +44,8 @@ bool wgc_census_take(wgc_heap *heap, wgc_census *out)
     dwalk w;
     bool ok = wgc__diag_walk(heap, &w, false, NULL) == WGC_OK;
     /* Types by their descriptor, in a map like the walk's. */
-    dmap index = {0};
+    dmap index;
+    wgc__dmap_init(&index);
     wgc_census_entry *types = NULL;
     size_t count = 0, capacity = 0;
     for (size_t i = 0; ok && i < w.nodes.count; i++) {

@@ -22,7 +22,7 @@ static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
 
 void wgc__space_init(wgc_heap *heap)
 {
-    wgc__vec_init(&heap->space.page_table, sizeof(uintptr_t));
+    wgc__addrtable_init(&heap->space.page_table, sizeof(span *), 64, heap);
     wgc__vec_init(&heap->space.touched, sizeof(page *));
     for (int atomic = 0; atomic < 2; atomic++) {
         for (unsigned c = 0; c < WGC_CLASS_COUNT; c++) {

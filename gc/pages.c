@@ -9,85 +9,27 @@
 
 /* ============================================================ page table */
 
-/* Open addressing over span addresses: 0 is empty, 1 a tombstone. */
-#define SLOT_EMPTY 0
-#define SLOT_GONE 1
-
-static size_t hash_span(uintptr_t addr, size_t mask)
-{
-    return wgc__addr_hash((const void *)addr, mask + 1);
-}
-
-static void table_put(uintptr_t *slots, size_t capacity, uintptr_t addr)
-{
-    size_t mask = capacity - 1;
-    for (size_t i = hash_span(addr, mask);; i = (i + 1) & mask) {
-        if (slots[i] == SLOT_EMPTY || slots[i] == SLOT_GONE) {
-            slots[i] = addr;
-            return;
-        }
-    }
-}
-
-/* Makes room for one more span; rehashes (dropping tombstones) to grow. */
+/* Makes room for one more span. */
 static bool table_reserve(wgc_heap *heap)
 {
-    vec *t = &heap->space.page_table;
-    if ((heap->space.page_table_used + 1) * 2 <= t->capacity)
-        return true;
-    size_t capacity = t->capacity ? t->capacity * 2 : 64;
-    uintptr_t *slots = wgc__calloc(heap, capacity, sizeof *slots);
-    if (!slots)
-        return false;
-    size_t live = 0;
-    for (size_t i = 0; i < t->capacity; i++) {
-        uintptr_t a = VEC_AT(t, uintptr_t, i);
-        if (a != SLOT_EMPTY && a != SLOT_GONE) {
-            table_put(slots, capacity, a);
-            live++;
-        }
-    }
-    free(t->items);
-    t->items = (char *)slots;
-    t->capacity = capacity;
-    heap->space.page_table_used = live;
-    return true;
+    return wgc__addrtable_reserve(&heap->space.page_table);
 }
 
 static void table_add(wgc_heap *heap, const void *s)
 {
-    vec *t = &heap->space.page_table;
-    table_put((uintptr_t *)t->items, t->capacity, (uintptr_t)s);
-    heap->space.page_table_used++;
+    wgc__addrtable_add(&heap->space.page_table, s);
 }
 
 static void table_remove(wgc_heap *heap, const void *s)
 {
-    vec *t = &heap->space.page_table;
-    uintptr_t *slots = (uintptr_t *)t->items;
-    size_t mask = t->capacity - 1;
-    for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
-         i = (i + 1) & mask) {
-        if (slots[i] == (uintptr_t)s) {
-            slots[i] = SLOT_GONE;
-            return;
-        }
-    }
+    void *item = wgc__addrtable_find(&heap->space.page_table, s);
+    if (item)
+        wgc__addrtable_remove_at(item);
 }
 
 bool wgc__span_known(const wgc_heap *heap, const span *s)
 {
-    const vec *t = &heap->space.page_table;
-    if (t->capacity == 0)
-        return false;
-    const uintptr_t *slots = (const uintptr_t *)t->items;
-    size_t mask = t->capacity - 1;
-    for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
-         i = (i + 1) & mask) {
-        if (slots[i] == (uintptr_t)s)
-            return true;
-    }
-    return false;
+    return wgc__addrtable_find(&heap->space.page_table, s) != NULL;
 }
 
 /* ============================================================== mappings */
@@ -373,6 +315,6 @@ void wgc__space_free(wgc_heap *heap)
     sp->large_objects = NULL;
     wgc__large_unmap_dead(heap);
     sp->page_count = sp->free_page_count = sp->large_bytes = 0;
-    wgc__vec_free(&sp->page_table);
+    wgc__addrtable_free(&sp->page_table);
     wgc__vec_free(&sp->touched);
 }

@@ -25,6 +25,7 @@
 #ifndef WGC_GC_SPACE_H
 #define WGC_GC_SPACE_H
 
+#include "gc/addrtable.h"
 #include "gc/object.h"
 #include "gc/vec.h"
 
@@ -149,8 +150,7 @@ typedef struct space {
     large *large_objects;
     size_t large_bytes;
     large *unmap_large;       /* dead large objects, unmapped after the pause */
-    vec page_table;           /* open-addressed set of span addresses */
-    size_t page_table_used;
+    addrtable page_table;     /* the set of span addresses */
     uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
     uint64_t large_allocs;
     /* [Y5] What a minor collection sweeps: the pages runs were claimed

@@ -130,6 +130,7 @@ Test(hash, H1_weakmap_after_shrink)
 static double page_table_reads(const wgc_heap *h, size_t *longest)
 {
     const uintptr_t *slots = (const uintptr_t *)h->space.page_table.items;
+    cr_assert_eq(h->space.page_table.item_size, sizeof *slots);
     size_t cap = h->space.page_table.capacity, spans = 0, reads = 0;
     *longest = 0;
     for (size_t i = 0; i < cap; i++) {
@@ -151,7 +152,7 @@ static void check_page_table(const wgc_heap *h, const char *what)
     size_t longest;
     double reads = page_table_reads(h, &longest);
     printf("page table, %s: %zu spans in %zu slots, %.3f slots read per hit, "
-           "longest %zu\n", what, h->space.page_table_used, h->space.page_table.capacity,
+           "longest %zu\n", what, h->space.page_table.used, h->space.page_table.capacity,
            reads, longest);
     cr_assert_leq(reads, 2.0, "%s: %.3f slots read per hit (random: 1.5)",
                   what, reads);
