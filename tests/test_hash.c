@@ -283,3 +283,42 @@ Test(hash, H1_weakmap_tombstones_without_memory)
 {
     check_tombstones(true);
 }
+
+static const wgc_type tok_type = {.name = "token"};
+
+static int no_cleanup(wgc_heap *heap, void *holdings, void *user)
+{
+    (void)heap, (void)holdings, (void)user;
+    return 0;
+}
+
+/* [A2] A table of tokens churned at a steady count (each unregistered
+ * token replaced by a new one) rehashes a bounded number of times: a
+ * rehash that left the load just under 1/2 (4,095 tokens in 8,192 slots)
+ * was followed by another at the next insertion, each a fresh table. */
+Test(hash, A2_token_churn_rehashes_rarely)
+{
+    wgc_heap *h = quiet_heap();
+    enum { LIVE = 4095, CHURN = 20000 };
+    wgc_registry *reg = wgc_registry_new(h, no_cleanup, NULL);
+    cr_assert_not_null(reg);
+    void **tok = calloc(LIVE, sizeof *tok);
+    for (int i = 0; i < LIVE; i++) {
+        tok[i] = wgc_alloc(h, &tok_type, 16);
+        cr_assert(wgc_registry_register(reg, tok[i], NULL, tok[i]));
+    }
+    uint64_t before = h->requests;
+    for (int i = 0; i < CHURN; i++) {
+        int k = i % LIVE;
+        cr_assert(wgc_registry_unregister(reg, tok[k]));
+        tok[k] = wgc_alloc(h, &tok_type, 16);
+        cr_assert(wgc_registry_register(reg, tok[k], NULL, tok[k]));
+    }
+    uint64_t requests = h->requests - before;
+    printf("token churn: %d replacements, %llu memory requests\n", CHURN,
+           (unsigned long long)requests);
+    cr_assert_lt(requests, CHURN / 100, "%llu memory requests for %d replacements",
+                 (unsigned long long)requests, CHURN);
+    free(tok);
+    wgc_heap_free(h);
+}
