@@ -37,13 +37,13 @@ void wgc__dmap_init(dmap *m)
 
 size_t wgc__dmap_get(const dmap *m, const void *key)
 {
-    const dmap_slot *slot = wgc__addrtable_find(m, key);
+    const dmap_slot *slot = wgc__addrtable_find_sized(m, key, sizeof(dmap_slot));
     return slot ? slot->value : DIAG_NONE;
 }
 
 bool wgc__dmap_put(dmap *m, void *key, size_t value)
 {
-    dmap_slot *slot = wgc__addrtable_find(m, key);
+    dmap_slot *slot = wgc__addrtable_find_sized(m, key, sizeof(dmap_slot));
     if (!slot) {
         if (!wgc__addrtable_reserve(m))
             return false;

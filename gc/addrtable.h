@@ -53,21 +53,29 @@ static inline bool wgc__addrtable_live(const void *item)
     return key != NULL && key != ADDR_GONE;
 }
 
-/* The item of `key`; NULL if absent (always for NULL and ADDR_GONE, which
- * the page table is asked about: span_of a small integer). */
-static inline void *wgc__addrtable_find(const addrtable *t, const void *key)
+/* The item of `key` (never ADDR_GONE: keys are aligned); NULL if absent,
+ * always for NULL (the page table is asked about span_of anything, a small
+ * integer too).  `item_size`
+ * is the table's: a constant here lets the probe loop use a fixed stride. */
+static inline void *wgc__addrtable_find_sized(const addrtable *t, const void *key,
+                                              size_t item_size)
 {
-    if (t->capacity == 0 || key == ADDR_GONE)
+    if (t->capacity == 0)
         return NULL;
     size_t mask = t->capacity - 1;
     for (size_t i = wgc__addr_hash(key, t->capacity);; i = (i + 1) & mask) {
-        void *item = wgc__addrtable_at(t, i);
+        void *item = t->items + i * item_size;
         const void *k = wgc__addrtable_key(item);
         if (k == NULL)
             return NULL;
         if (k == key)
             return item;
     }
+}
+
+static inline void *wgc__addrtable_find(const addrtable *t, const void *key)
+{
+    return wgc__addrtable_find_sized(t, key, t->item_size);
 }
 
 /* Room for one more key: false if memory was refused (the table is as it

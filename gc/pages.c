@@ -29,7 +29,7 @@ static void table_remove(wgc_heap *heap, const void *s)
 
 bool wgc__span_known(const wgc_heap *heap, const span *s)
 {
-    return wgc__addrtable_find(&heap->space.page_table, s) != NULL;
+    return wgc__addrtable_find_sized(&heap->space.page_table, s, sizeof(span *)) != NULL;
 }
 
 /* ============================================================== mappings */
