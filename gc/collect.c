@@ -414,35 +414,39 @@ static cycle_phase step(wgc_heap *heap)
     cycle_phase now = heap->cycle.phase;
     heap->callback = phases[now].user;
     cycle_phase next = phases[now].run(heap);
-    wgc__frames_check(heap, heap->cycle.frames);
+    if (!wgc__frames_check(heap, heap->cycle.frames))
+        heap->cycle.frames_misused = true;
     heap->callback = CALLBACK_NONE;
     return next;
 }
 
-void wgc__collect(wgc_heap *heap)
+wgc_error wgc__collect(wgc_heap *heap)
 {
-    wgc__collect_as(heap, COLLECT_AUTO);
+    return wgc__collect_as(heap, COLLECT_AUTO);
 }
 
-void wgc__collect_as(wgc_heap *heap, collect_kind kind)
+wgc_error wgc__collect_as(wgc_heap *heap, collect_kind kind)
 {
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
     heap->cycle.minor = choose_minor(heap, kind);
     heap->cycle.phase = CYCLE_START;
+    heap->cycle.frames_misused = false;
     while (heap->cycle.phase != CYCLE_IDLE)
         heap->cycle.phase = step(heap);
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = 0;
 #endif
+    return heap->cycle.frames_misused ? WGC_EREENTRY : WGC_OK;
 }
 
 bool wgc_collect(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    wgc__collect_as(heap, COLLECT_MAJOR);
+    /* A misuse inside is reported, though the collection ran. */
+    wgc__record(heap, wgc__collect_as(heap, COLLECT_MAJOR));
     return true;
 }
 
@@ -450,6 +454,6 @@ bool wgc_collect_minor(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    wgc__collect_as(heap, COLLECT_MINOR);
+    wgc__record(heap, wgc__collect_as(heap, COLLECT_MINOR));
     return true;
 }
