@@ -18,6 +18,10 @@
  * (wgc_is_object, destructors, which ran in between) and applies the weak
  * consequences: weak slots and ephemerons emptied, map entries dropped,
  * registry cells and group refs queued in (collection, registration) order.
+ * A minor collection of the generational mode (MINOR_START/MINOR_END) is
+ * modelled as keeping every old object (one that survived a collection)
+ * as if it were a root [Y3]; the harness calls the write barrier after
+ * every store into an object.
  * Cleanup callbacks and executors check each delivery as it happens, so a
  * callback may itself allocate, register, unregister and collect.
  *
