@@ -68,7 +68,8 @@ int main(void) {
         puts("error: out of memory, recovered");
     }
     for (int step = 0; step < 100000; step++) {   /* the dispatch loop */
-        m.stack[m.sp++] = intern(&m, step % 2 ? "odd" : "even");
+        obj *sym = intern(&m, step % 2 ? "odd" : "even"); /* may collect: */
+        m.stack[m.sp++] = sym;                 /* push after, never before */
         obj *c = new_obj(&m, "cons");
         c->car = m.stack[m.sp - 1];            /* into a new object: no barrier */
         m.stack[m.sp - 1] = c;

@@ -185,15 +185,44 @@ static void note_touched(wgc_heap *heap, page *p)
         heap->space.touched_overflow = true;
 }
 
-void wgc__space_sweep_done(wgc_heap *heap)
+#if WGC_DEBUG_CHECKS
+static bool quarantined(const page *p)
+{
+    for (size_t w = 0; w < WGC_BITMAP_WORDS; w++)
+        if (p->quarantine[w])
+            return true;
+    return false;
+}
+#endif
+
+/* Debug builds list, for the next collection, the pages whose cells this
+ * one quarantined: the next minor must sweep them to lift the quarantine
+ * even if nothing is allocated there (a page all quarantined offers no
+ * run, so would never be touched). */
+void wgc__space_sweep_done(wgc_heap *heap, bool swept_all)
 {
     space *sp = &heap->space;
-    for (size_t i = 0; i < sp->touched.count; i++)
-        VEC_AT(&sp->touched, page *, i)->touched = false;
-    if (sp->touched_overflow)
-        SPACE_EACH_PAGE(sp, it)
+    vec *t = &sp->touched;
+    size_t kept = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        page *p = VEC_AT(t, page *, i);
+#if WGC_DEBUG_CHECKS
+        if (!swept_all && p->cell_count && quarantined(p)) {
+            VEC_AT(t, page *, kept++) = p;
+            continue;
+        }
+#endif
+        p->touched = false;
+    }
+    t->count = kept;
+    if (sp->touched_overflow || swept_all)
+        SPACE_EACH_PAGE(sp, it) {
             it.p->touched = false;
-    sp->touched.count = 0;
+#if WGC_DEBUG_CHECKS
+            if (quarantined(it.p))
+                note_touched(heap, it.p);
+#endif
+        }
     sp->touched_overflow = false;
     sp->large_old = sp->large_objects;
 }

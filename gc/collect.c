@@ -169,7 +169,7 @@ static size_t sweep_pages(wgc_heap *heap)
         sweep_touched_pages(heap);
         sweep_large(heap, true);
         wgc__allocators_rewind(heap);
-        wgc__space_sweep_done(heap);
+        wgc__space_sweep_done(heap, false);
         heap->alloc_bits = mark_bits(heap);
         return heap->live_small + heap->live_large;
     }
@@ -195,7 +195,7 @@ static size_t sweep_pages(wgc_heap *heap)
     heap->live_small = live;
     wgc__allocators_rewind(heap);
     sweep_large(heap, false);
-    wgc__space_sweep_done(heap);
+    wgc__space_sweep_done(heap, true);
     heap->alloc_bits = mark_bits(heap);
     return heap->live_small + heap->live_large;
 }

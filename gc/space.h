@@ -225,7 +225,7 @@ static inline void page_iter_remove(page_iter *it)
 
 
 /* [Y5] After a sweep: no page or large object is young any more. */
-void wgc__space_sweep_done(wgc_heap *heap);
+void wgc__space_sweep_done(wgc_heap *heap, bool swept_all);
 
 /* ============================================================ pages.c */
 
