@@ -166,8 +166,8 @@ void wgc__trace_object(void *obj, wgc_visitor *v)
         t->trace(obj, v);
 }
 
-/* The first word of a span as the drain reads it: kind, atomic, fresh and
- * ephemeron_keys at once, one load for the three tests of a child. */
+/* The first word of a span as the drain reads it: kind, atomic and
+ * ephemeron_keys at once, one load and one compare for the usual child. */
 _Static_assert(offsetof(span, owner) == sizeof(uint64_t), "span head is one word");
 
 static inline uint64_t span_head(const span *s)
@@ -177,11 +177,25 @@ static inline uint64_t span_head(const span *s)
     return w;
 }
 
-/* The head word's fields, as masks (folded to constants). */
-static inline uint64_t head_mask(uint16_t kind, uint8_t atomic, uint32_t keys)
+/* The head of a small page of traced objects without waiting ephemerons
+ * (folded to a constant). */
+static inline uint64_t small_traced_head(void)
 {
-    span s = {.kind = kind, .atomic = atomic, .ephemeron_keys = keys};
+    span s = {.kind = SPAN_SMALL};
     return span_head(&s);
+}
+
+/* Sets the mark bit of obj, on the small page s, in the bitmap `marks`
+ * bytes into s; true if it was not set. */
+static inline bool page_mark(span *s, size_t marks, void *obj)
+{
+    size_t g = ((uintptr_t)obj & (WGC_PAGE_SIZE - 1)) / WGC_GRANULE;
+    uint64_t *word = (uint64_t *)((char *)s + marks) + g / 64;
+    uint64_t w = *word;
+    if ((w >> (g % 64)) & 1)
+        return false;
+    *word = w | (uint64_t)1 << (g % 64);
+    return true;
 }
 
 /* The drain's stack pointer in a register.  Everything the drain calls
@@ -229,9 +243,7 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
     wgc_heap *heap = t->v.heap;
     type_cache tc = t->tc;
     const size_t marks = offsetof(page, marks) + mark_bits(heap) * sizeof(((page *)0)->marks[0]);
-    const uint64_t kind = head_mask(0xffff, 0, 0), small = head_mask(SPAN_SMALL, 0, 0);
-    const uint64_t atomic = head_mask(0, 0xff, 0), keys = head_mask(0, 0, 0xffffffff);
-    const uint64_t fresh = ~(kind | atomic | keys);
+    const uint64_t small = small_traced_head();
     void **sp = t->sp;
     void *ring[PREFETCH_DEPTH];
     unsigned head = 0, tail = 0; /* queued: tail - head */
@@ -268,7 +280,7 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
         wgc__trace_object(obj, &t->v); /* wgc_visit checks every slot */
         SYNC_IN();
         void *follow = NULL;
-        (void)kind, (void)small, (void)atomic, (void)keys, (void)fresh, (void)marks;
+        (void)small, (void)marks;
 #else
         uintptr_t header = *header_of(obj);
         if (WGC_UNLIKELY(header != tc.header)) {
@@ -282,25 +294,17 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
                 continue;
             span *s = span_of(child);
             uint64_t sh = span_head(s);
-            if (WGC_LIKELY((sh & kind) == small)) {
-                size_t g = ((uintptr_t)child & (WGC_PAGE_SIZE - 1)) / WGC_GRANULE;
-                uint64_t *word = (uint64_t *)((char *)s + marks) + g / 64;
-                uint64_t bit = (uint64_t)1 << (g % 64), w = *word;
-                if (w & bit)
+            if (WGC_LIKELY(sh == small)) {
+                if (!page_mark(s, marks, child))
                     continue;
-                *word = w | bit;
-                /* mark_or_follow's tests, in one for the usual case. */
-                if (WGC_UNLIKELY((sh & ~fresh) != small)) {
-                    if (sh & keys)
-                        LOCAL_PUSH((void *)((uintptr_t)child | EPHEMERON_TAG));
-                    if (sh & atomic)
-                        continue;
-                }
-                /* [Y2] Marked is old: from now on a store into it needs
-                 * the barrier.  Its header is about to be read by its
-                 * scan anyway. */
-                if (generational)
-                    *header_of(child) |= WGC_HEADER_BARRIER_;
+            } else if (s->kind == SPAN_SMALL) {
+                /* mark_or_follow's general path, the page known small. */
+                if (!page_mark(s, marks, child))
+                    continue;
+                if (s->ephemeron_keys)
+                    LOCAL_PUSH((void *)((uintptr_t)child | EPHEMERON_TAG));
+                if (s->atomic)
+                    continue;
             } else {
                 SYNC_OUT();
                 child = mark_child_slow(t, child);
@@ -308,6 +312,11 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
                 if (!child)
                     continue;
             }
+            /* [Y2] Marked is old: from now on a store into it needs the
+             * barrier.  Its header is about to be read by its scan
+             * anyway.  (mark_child_slow set it.) */
+            if (generational)
+                *header_of(child) |= WGC_HEADER_BARRIER_;
             if (follow)
                 LOCAL_PUSH(follow);
             follow = child;
