@@ -217,11 +217,18 @@ static inline bool page_mark(span *s, size_t marks, void *obj)
         }                                                                    \
     } while (0)
 
-/* A child not on a small page (a large object): mark_or_follow, out of
- * the loop. */
-__attribute__((noinline)) static void *mark_child_slow(tracer *t, void *obj)
+/* A child not on a small page (a large object): mark, out of the loop. */
+__attribute__((noinline)) static void mark_child_slow(tracer *t, void *obj)
 {
-    return mark_or_follow(t, obj, true);
+    mark(t, obj);
+}
+
+/* Whether a and b lie close enough that the hardware prefetches one
+ * after the other (both directions). */
+#define NEAR_BYTES 64
+static inline bool near(const void *a, const void *b)
+{
+    return (uintptr_t)a - (uintptr_t)b + NEAR_BYTES < 2 * NEAR_BYTES;
 }
 
 /* Objects wait in a FIFO after leaving the mark stack, their header
@@ -247,7 +254,23 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
     void **sp = t->sp;
     void *ring[PREFETCH_DEPTH];
     unsigned head = 0, tail = 0; /* queued: tail - head */
+    void *last = NULL;           /* the object scanned last */
     for (;;) {
+        void *obj;
+        /* Depth first, without the FIFO, while the stack's top lies
+         * beside the object scanned last (the hardware's prefetch then has
+         * it: trees built bottom-up, lists in allocation order), or when
+         * it is all that waits (a list: no use in prefetching what is
+         * scanned next). */
+        if (sp != t->base) {
+            void *top = sp[-1];
+            if ((near(top, last) || (tail == head && sp - 1 == t->base)) &&
+                !((uintptr_t)top & EPHEMERON_TAG)) {
+                sp--;
+                obj = top;
+                goto scan;
+            }
+        }
         while (tail - head < PREFETCH_DEPTH) {
             void *item;
             if (WGC_LIKELY(sp != t->base)) {
@@ -272,14 +295,13 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
         }
         if (tail == head)
             break;
-        void *obj = ring[head++ % PREFETCH_DEPTH];
+        obj = ring[head++ % PREFETCH_DEPTH];
     scan:;
 #if WGC_DEBUG_CHECKS
         heap->tracing = obj;
         SYNC_OUT();
         wgc__trace_object(obj, &t->v); /* wgc_visit checks every slot */
         SYNC_IN();
-        void *follow = NULL;
         (void)small, (void)marks;
 #else
         uintptr_t header = *header_of(obj);
@@ -287,7 +309,6 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
             const wgc_type *ty = type_of(obj);
             tc = (type_cache){header, ty->pointer_words, ty->trace};
         }
-        void *follow = NULL;
         for (uint64_t words = tc.words; words; words &= words - 1) {
             void *child = slot_load((void **)obj + (unsigned)__builtin_ctzll(words));
             if (!child)
@@ -307,19 +328,16 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
                     continue;
             } else {
                 SYNC_OUT();
-                child = mark_child_slow(t, child);
+                mark_child_slow(t, child);
                 SYNC_IN();
-                if (!child)
-                    continue;
+                continue;
             }
             /* [Y2] Marked is old: from now on a store into it needs the
              * barrier.  Its header is about to be read by its scan
-             * anyway.  (mark_child_slow set it.) */
+             * anyway. */
             if (generational)
                 *header_of(child) |= WGC_HEADER_BARRIER_;
-            if (follow)
-                LOCAL_PUSH(follow);
-            follow = child;
+            LOCAL_PUSH(child);
         }
         if (WGC_UNLIKELY(tc.trace != NULL)) {
             SYNC_OUT();
@@ -327,19 +345,7 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
             SYNC_IN();
         }
 #endif
-        if (follow) {
-            /* Scanned at once while nothing else waits: a list then marks
-             * without a trip through the FIFO. */
-            if (tail == head) {
-                obj = follow;
-                goto scan;
-            }
-            /* Else to the FIFO's tail, where the refill would have taken it
-             * from the top of the stack; the scan freed a place. */
-            __builtin_prefetch(header_of(follow));
-            __builtin_prefetch(follow);
-            ring[tail++ % PREFETCH_DEPTH] = follow;
-        }
+        last = obj;
     }
 #if WGC_DEBUG_CHECKS
     heap->tracing = NULL;
