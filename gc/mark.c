@@ -223,8 +223,9 @@ __attribute__((noinline)) static void mark_child_slow(tracer *t, void *obj)
     mark(t, obj);
 }
 
-/* Whether a and b lie close enough that the hardware prefetches one
- * after the other (both directions). */
+/* Whether a and b are neighbours in memory (either way): objects of up to
+ * 48 bytes, one cell apart.  Wider, and a top-down tree's children two
+ * cells away were scanned unprefetched (docs/critical-path.md, Marking). */
 #define NEAR_BYTES 64
 static inline bool near(const void *a, const void *b)
 {
@@ -238,10 +239,9 @@ static inline bool near(const void *a, const void *b)
 #define PREFETCH_DEPTH 64
 _Static_assert((PREFETCH_DEPTH & (PREFETCH_DEPTH - 1)) == 0, "a power of two");
 
-/* Empties t's worklist.  scan, inline: the layout's words are marked here,
- * without a call per field, and only trace is called back; of the newly
- * marked children the last is scanned next, the others are pushed.  The
- * type cache, the stack pointer and the heap's loop-invariant fields are
+/* Empties t's worklist.  The scan is inline: the layout's words are marked
+ * here, without a call per field, and only trace is called back; every
+ * newly marked child is pushed.  The type cache, the stack pointer and the heap's loop-invariant fields are
  * locals meanwhile: trace callbacks are calls, after which anything in
  * memory would be read again.  Inline with a constant `generational`:
  * one copy of the loop per mode, with no test of the mode in it. */
