@@ -147,6 +147,7 @@ static struct {
     size_t count, cap;
     uint64_t start, total, max;
     uint64_t lib_base_ns;
+    uint64_t lib_base_cpu_ns; /* the same, of the pauses' thread CPU time */
 } bench_pauses;
 
 /* The collector mode the run asked for: the environment variable
@@ -255,6 +256,7 @@ static inline void bench_pauses_reset(void)
     wgc_heap_stats st;
     wgc_stats(bench_heap, &st);
     bench_pauses.lib_base_ns = st.pause_total_ns;
+    bench_pauses.lib_base_cpu_ns = st.pause_cpu_total_ns;
 #endif
 }
 
@@ -673,8 +675,9 @@ bench_result(const char *name, const char *fmt, ...)
     /* The library's own account of its pauses, to cross-check the hook's. */
     wgc_heap_stats st;
     wgc_stats(bench_heap, &st);
-    printf(" lib_gc_ms=%.3f collector=%s collector_asked=%s",
+    printf(" lib_gc_ms=%.3f lib_gc_cpu_ms=%.3f collector=%s collector_asked=%s",
            (double)(st.pause_total_ns - bench_pauses.lib_base_ns) / 1e6,
+           (double)(st.pause_cpu_total_ns - bench_pauses.lib_base_cpu_ns) / 1e6,
            bench_collector_, bench_collector_asked_);
 #endif
     va_list ap;

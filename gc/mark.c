@@ -206,84 +206,204 @@ void wgc__trace_object(void *obj, wgc_visitor *v)
         t->trace(obj, v);
 }
 
-/* The marking form of wgc__trace_object: the layout's words are marked
- * here, without a call per field, and only trace is called back.  Returns
- * one newly marked child left for the caller to scan next (the others are
- * pushed), or NULL. */
-static inline void *scan(tracer *t, type_cache *tc, void *obj)
+/* The first word of a span as the drain reads it: kind, atomic and
+ * ephemeron_keys at once, one load and one compare for the usual child. */
+_Static_assert(offsetof(span, owner) == sizeof(uint64_t), "span head is one word");
+
+static inline uint64_t span_head(const span *s)
 {
-    if (WGC_DEBUG_CHECKS) {
-        wgc__trace_object(obj, &t->v); /* wgc_visit checks every slot */
-        return NULL;
-    }
-    uintptr_t header = *header_of(obj);
-    if (WGC_UNLIKELY(header != tc->header)) {
-        const wgc_type *ty = type_of(obj);
-        *tc = (type_cache){header, ty->pointer_words, ty->trace};
-    }
-    void *follow = NULL;
-    for (uint64_t words = tc->words; words; words &= words - 1) {
-        void *child = slot_load((void **)obj + __builtin_ctzll(words));
-        if (child) {
-            void *next = mark_or_follow(t, child, true);
-            if (next) {
-                if (follow)
-                    push(t, follow);
-                follow = next;
-            }
-        }
-    }
-    if (tc->trace)
-        tc->trace(obj, &t->v);
-    return follow;
+    uint64_t w;
+    memcpy(&w, s, sizeof w);
+    return w;
+}
+
+/* The head of a small page of traced objects without waiting ephemerons
+ * (folded to a constant). */
+static inline uint64_t small_traced_head(void)
+{
+    span s = {.kind = SPAN_SMALL};
+    return span_head(&s);
+}
+
+/* Sets the mark bit of obj, on the small page s, in the bitmap `marks`
+ * bytes into s; true if it was not set. */
+static inline bool page_mark(span *s, size_t marks, void *obj)
+{
+    size_t g = ((uintptr_t)obj & (WGC_PAGE_SIZE - 1)) / WGC_GRANULE;
+    uint64_t *word = (uint64_t *)((char *)s + marks) + g / 64;
+    uint64_t w = *word;
+    if ((w >> (g % 64)) & 1)
+        return false;
+    *word = w | (uint64_t)1 << (g % 64);
+    return true;
+}
+
+/* The drain's stack pointer in a register.  Everything the drain calls
+ * that may touch t's stack (trace callbacks, releases, a segment change,
+ * the rare slow paths) gets it back in t first (SYNC_OUT) and hands it
+ * back after (SYNC_IN): kept in t, each push and pop was a store and a
+ * reload.  The segment's bounds stay in t, compared in memory: a register
+ * each would spill something used more. */
+#define SYNC_OUT() (t->sp = sp)
+#define SYNC_IN() (sp = t->sp)
+#define LOCAL_PUSH(item)                                                     \
+    do {                                                                     \
+        if (WGC_LIKELY(sp != t->end)) {                                      \
+            *sp++ = (item);                                                  \
+        } else {                                                             \
+            SYNC_OUT();                                                      \
+            push(t, (item));                                                 \
+            SYNC_IN();                                                       \
+        }                                                                    \
+    } while (0)
+
+/* A child not on a small page (a large object): mark, out of the loop. */
+__attribute__((noinline)) static void mark_child_slow(tracer *t, void *obj)
+{
+    mark(t, obj);
+}
+
+/* Whether a and b are neighbours in memory (either way): objects of up to
+ * 48 bytes, one cell apart.  Wider, and a top-down tree's children two
+ * cells away were scanned unprefetched (docs/critical-path.md, Marking). */
+#define NEAR_BYTES 64
+static inline bool near(const void *a, const void *b)
+{
+    return (uintptr_t)a - (uintptr_t)b + NEAR_BYTES < 2 * NEAR_BYTES;
 }
 
 /* Objects wait in a FIFO after leaving the mark stack, their header
  * prefetched, so that scanning one overlaps fetching the next ones.  The
- * depth measured best on trees (docs/critical-path.md, Marking). */
+ * depth measured best on trees (docs/critical-path.md, Marking); a power
+ * of two, for the ring's index. */
 #define PREFETCH_DEPTH 64
+_Static_assert((PREFETCH_DEPTH & (PREFETCH_DEPTH - 1)) == 0, "a power of two");
 
-/* Empties t's worklist.  The type cache is a local meanwhile: trace
- * callbacks are calls, after which a cache in memory would be read
- * again. */
-static void drain(tracer *t)
+/* Empties t's worklist.  The scan is inline: the layout's words are marked
+ * here, without a call per field, and only trace is called back; every
+ * newly marked child is pushed.  The type cache, the stack pointer and the heap's loop-invariant fields are
+ * locals meanwhile: trace callbacks are calls, after which anything in
+ * memory would be read again.  Inline with a constant `generational`:
+ * one copy of the loop per mode, with no test of the mode in it. */
+static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool generational)
 {
+    wgc_heap *heap = t->v.heap;
     type_cache tc = t->tc;
+    const size_t marks = offsetof(page, marks) + mark_bits(heap) * sizeof(((page *)0)->marks[0]);
+    const uint64_t small = small_traced_head();
+    void **sp = t->sp;
     void *ring[PREFETCH_DEPTH];
-    size_t head = 0, queued = 0;
+    unsigned head = 0, tail = 0; /* queued: tail - head */
+    void *last = NULL;           /* the object scanned last */
     for (;;) {
-        void *item;
-        while (queued < PREFETCH_DEPTH && (item = pop(t))) {
+        void *obj;
+        /* Depth first, without the FIFO, while the stack's top lies
+         * beside the object scanned last (the hardware's prefetch then has
+         * it: trees built bottom-up, lists in allocation order), or when
+         * it is all that waits (a list: no use in prefetching what is
+         * scanned next). */
+        if (sp != t->base) {
+            void *top = sp[-1];
+            if ((near(top, last) || (tail == head && sp - 1 == t->base)) &&
+                !((uintptr_t)top & EPHEMERON_TAG)) {
+                sp--;
+                obj = top;
+                goto scan;
+            }
+        }
+        while (tail - head < PREFETCH_DEPTH) {
+            void *item;
+            if (WGC_LIKELY(sp != t->base)) {
+                item = *--sp;
+            } else {
+                SYNC_OUT();
+                item = pop(t);
+                SYNC_IN();
+                if (!item)
+                    break;
+            }
             if ((uintptr_t)item & EPHEMERON_TAG) {
+                SYNC_OUT();
                 ephemerons_release(t, (void *)((uintptr_t)item & ~EPHEMERON_TAG));
+                SYNC_IN();
                 continue;
             }
             /* The header, and the fields where they start a new line. */
             __builtin_prefetch(header_of(item));
             __builtin_prefetch(item);
-            ring[(head + queued++) % PREFETCH_DEPTH] = item;
+            ring[tail++ % PREFETCH_DEPTH] = item;
         }
-        if (queued == 0)
+        if (tail == head)
             break;
-        item = ring[head];
-        head = (head + 1) % PREFETCH_DEPTH;
-        queued--;
-        /* A child scan() leaves is scanned at once while nothing else
-         * waits: a list then marks without a trip through the stack and
-         * the FIFO; otherwise it queues like any other. */
-        do {
+        obj = ring[head++ % PREFETCH_DEPTH];
+    scan:;
 #if WGC_DEBUG_CHECKS
-            t->v.heap->tracing = item;
+        heap->tracing = obj;
+        SYNC_OUT();
+        wgc__trace_object(obj, &t->v); /* wgc_visit checks every slot */
+        SYNC_IN();
+        (void)small, (void)marks;
+#else
+        uintptr_t header = *header_of(obj);
+        if (WGC_UNLIKELY(header != tc.header)) {
+            const wgc_type *ty = type_of(obj);
+            tc = (type_cache){header, ty->pointer_words, ty->trace};
+        }
+        for (uint64_t words = tc.words; words; words &= words - 1) {
+            void *child = slot_load((void **)obj + (unsigned)__builtin_ctzll(words));
+            if (!child)
+                continue;
+            span *s = span_of(child);
+            uint64_t sh = span_head(s);
+            if (WGC_LIKELY(sh == small)) {
+                if (!page_mark(s, marks, child))
+                    continue;
+            } else if (s->kind == SPAN_SMALL) {
+                /* mark_or_follow's general path, the page known small. */
+                if (!page_mark(s, marks, child))
+                    continue;
+                if (s->ephemeron_keys)
+                    LOCAL_PUSH((void *)((uintptr_t)child | EPHEMERON_TAG));
+                if (s->atomic)
+                    continue;
+            } else {
+                SYNC_OUT();
+                mark_child_slow(t, child);
+                SYNC_IN();
+                continue;
+            }
+            /* [Y2] Marked is old: from now on a store into it needs the
+             * barrier.  Its header is about to be read by its scan
+             * anyway. */
+            if (generational)
+                *header_of(child) |= WGC_HEADER_BARRIER_;
+            LOCAL_PUSH(child);
+        }
+        if (WGC_UNLIKELY(tc.trace != NULL)) {
+            SYNC_OUT();
+            tc.trace(obj, &t->v);
+            SYNC_IN();
+        }
 #endif
-            item = scan(t, &tc, item);
-        } while (item && queued == 0);
-        if (item)
-            push(t, item);
+        last = obj;
     }
 #if WGC_DEBUG_CHECKS
-    t->v.heap->tracing = NULL;
+    heap->tracing = NULL;
 #endif
+    SYNC_OUT();
     t->tc = tc;
+}
+
+#undef LOCAL_PUSH
+#undef SYNC_IN
+#undef SYNC_OUT
+
+static void drain(tracer *t)
+{
+    if (t->v.heap->generational)
+        drain_mode(t, true);
+    else
+        drain_mode(t, false);
 }
 
 void wgc__mark_drain(wgc_heap *heap)

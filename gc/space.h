@@ -41,14 +41,17 @@ enum span_kind { SPAN_SMALL = 0x534d, SPAN_LARGE = 0x4c47 };
 
 /* The common start of a page and of a large object's mapping. */
 typedef struct span {
+    /* The first word is what the drain tests per child, read whole
+     * (gc/mark.c): nothing else belongs in it. */
     uint16_t kind;
     uint8_t atomic;          /* pointer-free objects: never scanned */
-    uint8_t fresh;           /* data known to be all zero (small pages) */
+    uint8_t zero_;           /* always 0 (spans are zeroed when made) */
     uint32_t ephemeron_keys; /* keys here with waiting ephemerons */
     uintptr_t owner;         /* ~(uintptr_t)heap: hidden from leak checkers */
     /* During marking only: per object (by granule; one word for a large
      * object) the ephemerons waiting on it, encoded as in [M2]. */
     uintptr_t *ephemeron_heads;
+    uint8_t fresh;           /* data known to be all zero (small pages) */
 } span;
 
 typedef struct page {
