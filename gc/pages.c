@@ -443,9 +443,6 @@ bool wgc__page_table_check(wgc_heap *heap)
     if (!old_seen)
         return wgc__check_fail(heap, "large objects: large_old %p is not in the "
                                "list [Y5]", (void *)sp->large_old);
-    if (sp->unmap_large)
-        return wgc__check_fail(heap, "large object %p still waits to be unmapped "
-                               "[C2]", (void *)sp->unmap_large);
     if (live != sp->page_count + larges)
         return wgc__check_fail(heap, "page table: %zu spans, but %zu pages and %zu "
                                "large objects", live, sp->page_count, larges);
