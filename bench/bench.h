@@ -319,6 +319,18 @@ static inline void bench_collect(void)
 #endif
 }
 
+/* The collector's ordinary collection, what a long-running program meets
+ * between its allocations: a minor one in wgc's generational mode, a full
+ * one otherwise (nothing for malloc). */
+static inline void bench_collect_ordinary(void)
+{
+#if defined(VARIANT_WGC) && defined(WGC_HAS_COLLECTOR_MODES)
+    wgc_collect_minor(bench_heap);
+#else
+    bench_collect();
+#endif
+}
+
 /* ========================================================= write barrier */
 
 /*

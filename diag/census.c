@@ -39,10 +39,13 @@ bool wgc_census_take(wgc_heap *heap, wgc_census *out)
     if (!out)
         return wgc__check_heap(heap) && wgc__fail(heap, WGC_EINVAL);
     *out = (wgc_census){0};
+    if (!wgc__enter(heap))
+        return false;
     dwalk w;
-    bool walked = wgc__diag_walk(heap, &w, false, NULL), ok = walked;
+    bool ok = wgc__diag_walk(heap, &w, false, NULL) == WGC_OK;
     /* Types by their descriptor, in a map like the walk's. */
-    dmap index = {0};
+    dmap index;
+    wgc__dmap_init(&index);
     wgc_census_entry *types = NULL;
     size_t count = 0, capacity = 0;
     for (size_t i = 0; ok && i < w.nodes.count; i++) {
@@ -77,7 +80,7 @@ bool wgc_census_take(wgc_heap *heap, wgc_census *out)
     if (!ok) {
         free(types);
         *out = (wgc_census){0};
-        return walked ? wgc__fail(heap, WGC_ENOMEM) : false;
+        return wgc__fail(heap, WGC_ENOMEM);
     }
     /* A stable sort: qsort is not, so ties keep their order by index. */
     for (size_t i = 1; i < count; i++) {

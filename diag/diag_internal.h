@@ -13,16 +13,14 @@
 /* "No node": a parent that is a root, a walk that holds no object. */
 #define DIAG_NONE SIZE_MAX
 
-/* An address-keyed map to size_t, open addressing (keys are objects,
- * never NULL).  Its memory is the process's, not the heap's [D1]. */
+/* An address-keyed map to size_t (keys are objects or spans, never
+ * NULL): gc/addrtable.h's table, key and value side by side (one miss).
+ * Its memory is the process's, not the heap's [D1]. */
 typedef struct dmap_slot {
-    void *key;                /* NULL: empty */
+    const void *key;
     size_t value;
 } dmap_slot;
-typedef struct dmap {
-    dmap_slot *slots;         /* key and value side by side: one miss */
-    size_t capacity, used;
-} dmap;
+typedef addrtable dmap;
 
 /* A growable array of fixed-size items, plain malloc [D1]. */
 typedef struct dvec {
@@ -112,11 +110,11 @@ typedef struct dwalk {
 } dwalk;
 
 /* Walks the objects reachable from the roots now [D2], without marking,
- * allocating from the heap or changing its statistics [D1].  false: the
- * heap refused (WGC_EINVAL, WGC_EREENTRY) or memory ran out (WGC_ENOMEM),
- * recorded on the heap; the walk must be released either way. */
-bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
-                    const void *stop_at);
+ * allocating from the heap or changing its statistics [D1], for an entry
+ * point that wgc__enter let in.  WGC_ENOMEM when memory ran out, for it
+ * to record; the walk must be released either way. */
+wgc_error wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
+                         const void *stop_at);
 void wgc__diag_walk_free(dwalk *w);
 
 /* The bytes an object takes, counted as wgc_stats counts live_bytes: its
@@ -128,6 +126,7 @@ const char *wgc__diag_name(const wgc_type *t);
 /* The node of obj, DIAG_NONE if the walk did not reach it. */
 size_t wgc__diag_node_of(dwalk *w, const void *obj);
 
+void wgc__dmap_init(dmap *m);
 size_t wgc__dmap_get(const dmap *m, const void *key); /* DIAG_NONE: absent */
 /* Sets key's value, inserting it if absent; false if memory was refused. */
 bool wgc__dmap_put(dmap *m, void *key, size_t value);

@@ -33,8 +33,10 @@ bool wgc_path_find(wgc_heap *heap, const void *obj, wgc_path *out)
         return false;
     if (!wgc__is_allocated(heap, obj))
         return wgc__fail(heap, WGC_EINVAL);
+    if (!wgc__enter(heap))
+        return false;
     dwalk w;
-    if (!wgc__diag_walk(heap, &w, false, obj)) {
+    if (!wgc__record(heap, wgc__diag_walk(heap, &w, false, obj))) {
         wgc__diag_walk_free(&w);
         return false;
     }

@@ -337,8 +337,10 @@ bool wgc_snapshot_write(wgc_heap *heap, wgc_sink_fn sink, void *user)
 {
     if (!sink)
         return wgc__check_heap(heap) && wgc__fail(heap, WGC_EINVAL);
+    if (!wgc__enter(heap))
+        return false;
     dwalk w;
-    if (!wgc__diag_walk(heap, &w, true, NULL)) {
+    if (!wgc__record(heap, wgc__diag_walk(heap, &w, true, NULL))) {
         wgc__diag_walk_free(&w);
         return false;
     }

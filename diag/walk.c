@@ -30,63 +30,32 @@ static bool dvec_push(dwalk *w, dvec *v, const void *item)
     return true;
 }
 
-static size_t dmap_hash(const void *key, size_t capacity)
+void wgc__dmap_init(dmap *m)
 {
-    return (size_t)((((uintptr_t)key >> 4) * 0x9e3779b97f4a7c15ull) >> 32) &
-           (capacity - 1);
+    wgc__addrtable_init(m, sizeof(dmap_slot), 256, NULL);
 }
 
 size_t wgc__dmap_get(const dmap *m, const void *key)
 {
-    if (!m->capacity)
-        return DIAG_NONE;
-    for (size_t i = dmap_hash(key, m->capacity);; i = (i + 1) & (m->capacity - 1)) {
-        if (m->slots[i].key == key)
-            return m->slots[i].value;
-        if (!m->slots[i].key)
-            return DIAG_NONE;
-    }
-}
-
-static bool dmap_grow(dmap *m)
-{
-    size_t capacity = m->capacity ? m->capacity * 2 : 256;
-    dmap_slot *slots = calloc(capacity, sizeof *slots);
-    if (!slots)
-        return false;
-    for (size_t i = 0; i < m->capacity; i++) {
-        if (!m->slots[i].key)
-            continue;
-        size_t j = dmap_hash(m->slots[i].key, capacity);
-        while (slots[j].key)
-            j = (j + 1) & (capacity - 1);
-        slots[j] = m->slots[i];
-    }
-    free(m->slots);
-    m->slots = slots;
-    m->capacity = capacity;
-    return true;
+    const dmap_slot *slot = wgc__addrtable_find_sized(m, key, sizeof(dmap_slot));
+    return slot ? slot->value : DIAG_NONE;
 }
 
 bool wgc__dmap_put(dmap *m, void *key, size_t value)
 {
-    if ((m->used + 1) * 2 > m->capacity && !dmap_grow(m))
-        return false;
-    size_t i = dmap_hash(key, m->capacity);
-    while (m->slots[i].key && m->slots[i].key != key)
-        i = (i + 1) & (m->capacity - 1);
-    if (!m->slots[i].key) {
-        m->slots[i].key = key;
-        m->used++;
+    dmap_slot *slot = wgc__addrtable_find_sized(m, key, sizeof(dmap_slot));
+    if (!slot) {
+        if (!wgc__addrtable_reserve(m))
+            return false;
+        slot = wgc__addrtable_add(m, key);
     }
-    m->slots[i].value = value;
+    slot->value = value;
     return true;
 }
 
 void wgc__dmap_free(dmap *m)
 {
-    free(m->slots);
-    *m = (dmap){0};
+    wgc__addrtable_free(m);
 }
 
 size_t wgc__diag_bytes(const void *obj)
@@ -343,8 +312,8 @@ static void walk_roots(dwalk *w)
         heap->config.trace_roots(&w->v, heap->config.trace_roots_user);
 }
 
-bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
-                    const void *stop_at)
+wgc_error wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
+                         const void *stop_at)
 {
     *w = (dwalk){.v = {heap, &diag_ops}, .heap = heap,
                  .record_edges = record_edges, .stop_at = stop_at};
@@ -352,8 +321,8 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
     w->roots.item_size = sizeof(droot);
     w->edges.item_size = sizeof(dedge);
     w->pending.item_size = sizeof(dpending);
-    if (!wgc__enter(heap))
-        return false;
+    wgc__dmap_init(&w->seen.spans);
+    wgc__dmap_init(&w->waiting);
     /* [D1] As in a collection, callbacks may not change the heap: the
      * phase refuses every entry point, and emptied runs send the inline
      * allocation path there too.  The runs are put back exactly, so the
@@ -375,9 +344,7 @@ bool wgc__diag_walk(wgc_heap *heap, dwalk *w, bool record_edges,
 
     heap->callback = CALLBACK_NONE;
     memcpy(heap->pub.runs, runs, sizeof runs);
-    if (w->oom)
-        return wgc__fail(heap, WGC_ENOMEM);
-    return true;
+    return w->oom ? WGC_ENOMEM : WGC_OK;
 }
 
 void wgc__diag_walk_free(dwalk *w)

@@ -76,11 +76,12 @@ bool wgc__owner_check(const queue_owner *o, uint32_t sig, const wgc_type *type,
 
 /* ============================================================ owners */
 
-bool wgc__owner_add(wgc_heap *heap, queue_owner *o, const special_ops *sops,
-                    const owner_ops *ops, uint32_t sig)
+wgc_error wgc__owner_add(wgc_heap *heap, queue_owner *o, const special_ops *sops,
+                         const owner_ops *ops, uint32_t sig)
 {
-    if (!wgc__special_add(heap, &o->sp, sops, sig))
-        return false;
+    wgc_error err = wgc__special_add(heap, &o->sp, sops, sig);
+    if (err)
+        return err;
     cleanup_state *c = &heap->cleanup;
     o->ops = ops;
     o->prev = c->last;
@@ -90,7 +91,7 @@ bool wgc__owner_add(wgc_heap *heap, queue_owner *o, const special_ops *sops,
     else
         c->first = o;
     c->last = o;
-    return true;
+    return WGC_OK;
 }
 
 /* Owners die in the sweep (or in wgc_heap_free), their neighbours perhaps
@@ -178,27 +179,28 @@ static int deliver_one(queue_owner *o, int (*deliver)(queue_owner *, void *),
     return result;
 }
 
-size_t wgc__drain(queue_owner *o, size_t max,
-                  int (*deliver)(queue_owner *, void *), void *arg)
+wgc_error wgc__drain(queue_owner *o, size_t max,
+                     int (*deliver)(queue_owner *, void *), void *arg, size_t *ran)
 {
     wgc_heap *heap = o->sp.heap;
-    size_t ran = 0;
+    wgc_error err = WGC_OK;
+    *ran = 0;
     WGC_FRAME(heap, &o); /* a callback may drop the last reference to it */
-    while (ran < max && o->pending) {
-        ran++;
+    while (*ran < max && o->pending) {
+        ++*ran;
         if (deliver_one(o, deliver, arg) != 0) {
-            wgc__fail(heap, WGC_ECALLBACK);
+            err = WGC_ECALLBACK;
             break;
         }
     }
     WGC_FRAME_POP(heap);
-    return ran;
+    return err;
 }
 
-size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
+/* Delivers up to `max` entries of every owner in delivery order; *ran
+ * says how many.  WGC_ECALLBACK at a failing callback. */
+static wgc_error run_cleanup(wgc_heap *heap, size_t max, size_t *ran_out)
 {
-    if (!wgc__enter(heap))
-        return 0;
     size_t ran = 0;
     queue_owner *owner;
     key second;
@@ -214,12 +216,22 @@ size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
         do {
             ran++;
             if (deliver_one(owner, owner->ops->deliver, NULL) != 0) {
-                wgc__fail(heap, WGC_ECALLBACK);
-                return ran;
+                *ran_out = ran;
+                return WGC_ECALLBACK;
             }
         } while (ran < max && owner->ops->queue_head(owner, &head.epoch, &head.seq) &&
                  head.epoch <= chosen_epoch && key_before(head, second));
     }
+    *ran_out = ran;
+    return WGC_OK;
+}
+
+size_t wgc_run_cleanup(wgc_heap *heap, size_t max)
+{
+    if (!wgc__enter(heap))
+        return 0;
+    size_t ran;
+    wgc__record(heap, run_cleanup(heap, max, &ran));
     return ran;
 }
 
@@ -242,7 +254,6 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
     if (!wgc__enter(heap))
         return 0;
     size_t total = 0;
-    wgc_error before = heap->error;
     /* [F12] The fixed point is a collection after which nothing can be
      * delivered and no callback ran.  Whether a collection queued anything
      * says nothing: the queues may have been filled before the call, and
@@ -250,15 +261,14 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
      * next collection finds. */
     for (;;) {
         wgc__collect_as(heap, COLLECT_MAJOR);
-        heap->error = WGC_OK;
-        size_t ran = wgc_run_cleanup(heap, SIZE_MAX);
+        size_t ran;
+        wgc_error err = run_cleanup(heap, SIZE_MAX, &ran);
         total += ran;
-        if (heap->error == WGC_ECALLBACK)
+        if (!wgc__record(heap, err))
             return total; /* a failing callback: let the host decide */
         if (ran == 0 && !next_owner(heap))
             break;
     }
-    heap->error = before;
     return total;
 }
 

@@ -33,8 +33,8 @@ struct queue_owner {
 /* Lists o (an owner just allocated, so still zero) as a special signed
  * `sig` and as a queue owner.  On failure (WGC_ENOMEM) it is neither: its
  * destructor's wgc__owner_remove does nothing. */
-bool wgc__owner_add(wgc_heap *heap, queue_owner *o, const special_ops *sops,
-                    const owner_ops *ops, uint32_t sig);
+wgc_error wgc__owner_add(wgc_heap *heap, queue_owner *o, const special_ops *sops,
+                         const owner_ops *ops, uint32_t sig);
 /* For the owner's destructor: unlists it, as a special too. */
 void wgc__owner_remove(queue_owner *o);
 /* The argument check of a registry's or group's public functions: a live
@@ -44,9 +44,10 @@ void wgc__owner_remove(queue_owner *o);
 bool wgc__owner_check(const queue_owner *o, uint32_t sig, const wgc_type *type,
                       const char *kind);
 /* Delivers up to `max` entries of o's queue with deliver(o, arg), o
- * rooted; stops at a failing callback (WGC_ECALLBACK). */
-size_t wgc__drain(queue_owner *o, size_t max,
-                  int (*deliver)(queue_owner *, void *), void *arg);
+ * rooted; *ran says how many.  Stops at a failing callback: WGC_ECALLBACK,
+ * for the entry point to record. */
+wgc_error wgc__drain(queue_owner *o, size_t max,
+                     int (*deliver)(queue_owner *, void *), void *arg, size_t *ran);
 
 /* The next registration's sequence number [F4]. */
 static inline uint64_t wgc__next_seq(wgc_heap *heap)

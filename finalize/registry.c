@@ -22,7 +22,6 @@
 
 #define WGC_SIG_REGISTRY 0x52454753u /* "REGS" */
 #define NIL UINT32_MAX
-#define TOMBSTONE ((void *)1)
 
 enum cell_state { CELL_FREE, CELL_LIVE, CELL_QUEUED };
 
@@ -44,7 +43,7 @@ typedef struct cell_token {
 } cell_token;
 
 typedef struct token_slot {
-    void *token;             /* NULL: empty; TOMBSTONE: removed */
+    void *token;             /* the key: see gc/addrtable.h */
     uint32_t first;          /* first cell with this token */
 } token_slot;
 
@@ -59,60 +58,18 @@ struct wgc_registry {
     uint32_t used, capacity; /* cells [0, used) are in use or holes */
     uint32_t live;           /* cells of [0, used) that are not FREE */
     uint32_t first_hole;     /* no FREE cell below it (UINT32_MAX: none) */
+    uint32_t young_from;     /* [Y5] cells from here on were registered
+                              * since the last collection */
     uint32_t traced;         /* cells of [0, used) with `counted` set */
     uint32_t head, tail;     /* the cleanup queue, oldest first */
-    token_slot *tokens;
-    uint32_t token_capacity, token_used; /* used counts tombstones */
+    addrtable tokens;        /* token -> token_slot */
 };
 
 /* ============================================================ tokens */
 
-static uint32_t token_hash(const void *token, uint32_t capacity)
-{
-    return (uint32_t)wgc__addr_hash(token, capacity);
-}
-
 static token_slot *token_find(const wgc_registry *r, const void *token)
 {
-    if (!r->token_capacity)
-        return NULL;
-    for (uint32_t i = token_hash(token, r->token_capacity);
-         r->tokens[i].token; i = (i + 1) & (r->token_capacity - 1))
-        if (r->tokens[i].token == token)
-            return &r->tokens[i];
-    return NULL;
-}
-
-static void token_put(token_slot *slots, uint32_t capacity, token_slot s)
-{
-    uint32_t i = token_hash(s.token, capacity);
-    while (slots[i].token && slots[i].token != TOMBSTONE)
-        i = (i + 1) & (capacity - 1);
-    slots[i] = s;
-}
-
-/* Room for one more token; rehashing drops tombstones. */
-static bool tokens_reserve(wgc_heap *heap, wgc_registry *r)
-{
-    if ((r->token_used + 1) * 2 <= r->token_capacity)
-        return true;
-    uint32_t live = 0;
-    for (uint32_t i = 0; i < r->token_capacity; i++)
-        live += r->tokens[i].token && r->tokens[i].token != TOMBSTONE;
-    uint32_t capacity = 16;
-    while ((live + 1) * 2 > capacity)
-        capacity *= 2;
-    token_slot *slots = wgc__calloc(heap, capacity, sizeof *slots);
-    if (!slots)
-        return false;
-    for (uint32_t i = 0; i < r->token_capacity; i++)
-        if (r->tokens[i].token && r->tokens[i].token != TOMBSTONE)
-            token_put(slots, capacity, r->tokens[i]);
-    free(r->tokens);
-    r->tokens = slots;
-    r->token_capacity = capacity;
-    r->token_used = live;
-    return true;
+    return wgc__addrtable_find(&r->tokens, token);
 }
 
 /* Takes cell i out of its token's chain. */
@@ -129,7 +86,7 @@ static void token_unlink(wgc_registry *r, uint32_t i)
         }
     }
     if (s->first == NIL)
-        s->token = TOMBSTONE;
+        wgc__addrtable_remove_at(s);
 }
 
 /* ============================================================ cells */
@@ -172,10 +129,13 @@ static void cells_compact(wgc_registry *r)
 {
     cell *cells = r->cells;
     uint32_t start = r->first_hole < r->used ? r->first_hole : r->used;
-    uint32_t n = start;
+    uint32_t n = start, young_from = r->young_from < start ? r->young_from : start;
     for (uint32_t i = start; i < r->used; i++)
-        if (cells[i].state != CELL_FREE)
+        if (cells[i].state != CELL_FREE) {
+            young_from += i < r->young_from;
             cells[i].moved = n++;
+        }
+    r->young_from = young_from;
 #define MOVED(x) ((x) == NIL || (x) < start ? (x) : cells[x].moved)
     for (uint32_t i = r->head, next; i != NIL; i = next) {
         next = cells[i].next;
@@ -186,9 +146,9 @@ static void cells_compact(wgc_registry *r)
     r->tail = MOVED(r->tail);
     /* Chains of live tokens only: a cell whose token died left its chain
      * with it (its slot is a tombstone) and its link is never followed. */
-    for (uint32_t t = 0; t < r->token_capacity; t++) {
-        token_slot *s = &r->tokens[t];
-        if (!s->token || s->token == TOMBSTONE)
+    for (size_t t = 0; t < r->tokens.capacity; t++) {
+        token_slot *s = wgc__addrtable_at(&r->tokens, t);
+        if (!wgc__addrtable_live(s))
             continue;
         for (uint32_t i = s->first, next; i != NIL; i = next) {
             next = r->ctok[i].next;
@@ -238,7 +198,9 @@ static void trace_registry(void *obj, wgc_visitor *v)
     bool inspects = wgc__visit_inspects(v);
     if (!r->traced && !inspects)
         return;
-    for (uint32_t i = 0; i < r->used; i++) {
+    /* A minor collection: older cells hold old holdings and tokens. */
+    uint32_t from = !inspects && collecting_minor(v->heap) ? r->young_from : 0;
+    for (uint32_t i = from; i < r->used; i++) {
         cell *c = &r->cells[i];
         if (c->state == CELL_FREE)
             continue;
@@ -260,7 +222,10 @@ static void after_weak(wgc_heap *heap, special *sp)
 {
     wgc_registry *r = (wgc_registry *)sp;
     void **targets = r->targets;
-    for (uint32_t i = 0; i < r->used; i++) {
+    /* [Y5] In a minor collection only young cells can have young targets
+     * or tokens; the cells before young_from are old and so are theirs. */
+    bool minor = collecting_minor(heap);
+    for (uint32_t i = minor ? r->young_from : 0; i < r->used; i++) {
         void *t = targets[i];
         if (t && !is_marked(heap, t)) {
             targets[i] = NULL;
@@ -268,13 +233,16 @@ static void after_weak(wgc_heap *heap, special *sp)
             queue_cell(heap, r, i);
         }
     }
-    for (uint32_t i = 0; i < r->token_capacity; i++) {
-        void *t = r->tokens[i].token;
-        if (t && t != TOMBSTONE && !is_marked(heap, t))
-            r->tokens[i].token = TOMBSTONE;
+    if (!minor || r->young_from < r->used) {
+        for (size_t i = 0; i < r->tokens.capacity; i++) {
+            token_slot *s = wgc__addrtable_at(&r->tokens, i);
+            if (wgc__addrtable_live(s) && !is_marked(heap, s->token))
+                wgc__addrtable_remove_at(s);
+        }
     }
     if (r->live < r->used / 8)
         cells_compact(r);
+    r->young_from = r->used;
 }
 
 static void destroy_registry(void *obj)
@@ -283,7 +251,7 @@ static void destroy_registry(void *obj)
     free(r->cells);
     free(r->targets);
     free(r->ctok);
-    free(r->tokens);
+    wgc__addrtable_free(&r->tokens);
     wgc__owner_remove(&r->q);
 }
 
@@ -426,8 +394,10 @@ wgc_registry *wgc_registry_new(wgc_heap *heap, wgc_cleanup_fn callback, void *us
     r->user = user;
     r->head = r->tail = NIL;
     r->first_hole = UINT32_MAX;
-    return wgc__owner_add(heap, &r->q, &registry_ops, &registry_queue,
-                          WGC_SIG_REGISTRY) ? r : NULL;
+    wgc__addrtable_init(&r->tokens, sizeof(token_slot), 16, heap);
+    wgc_error err = wgc__owner_add(heap, &r->q, &registry_ops, &registry_queue,
+                                   WGC_SIG_REGISTRY);
+    return wgc__record(heap, err) ? r : NULL;
 }
 
 /* Room for one more cell at the end [F14]: closes the holes when they are
@@ -474,7 +444,7 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
     if (!target || target == holdings || !wgc__is_allocated(heap, target) ||
         (token && !wgc__is_allocated(heap, token)))
         return wgc__fail(heap, WGC_EINVAL);
-    if (!cells_reserve(heap, reg) || (token && !tokens_reserve(heap, reg)))
+    if (!cells_reserve(heap, reg) || (token && !wgc__addrtable_reserve(&reg->tokens)))
         return wgc__fail(heap, WGC_ENOMEM);
     if (token && !reg->ctok) {
         /* every cell so far has no token: all NULL */
@@ -508,8 +478,8 @@ bool wgc_registry_register(wgc_registry *reg, void *target, void *holdings,
             reg->ctok[i].next = s->first;
             s->first = i;
         } else {
-            token_put(reg->tokens, reg->token_capacity, (token_slot){token, i});
-            reg->token_used++;
+            token_slot *slot = wgc__addrtable_add(&reg->tokens, token);
+            slot->first = i;
         }
     }
     heap->stats.cells_registered++;
@@ -532,7 +502,7 @@ bool wgc_registry_unregister(wgc_registry *reg, void *token)
         removed++;
         i = next;
     }
-    s->token = TOMBSTONE;
+    wgc__addrtable_remove_at(s);
     s->first = NIL;
     reg->q.sp.heap->stats.cells_unregistered += removed;
     return removed > 0;
@@ -542,7 +512,9 @@ size_t wgc_registry_cleanup_some(wgc_registry *reg, size_t max)
 {
     if (!check_registry(reg) || !wgc__enter(reg->q.sp.heap))
         return 0;
-    return wgc__drain(&reg->q, max, deliver, NULL);
+    size_t ran;
+    wgc__record(reg->q.sp.heap, wgc__drain(&reg->q, max, deliver, NULL, &ran));
+    return ran;
 }
 
 size_t wgc_registry_pending(const wgc_registry *reg)

@@ -18,6 +18,10 @@
  * (wgc_is_object, destructors, which ran in between) and applies the weak
  * consequences: weak slots and ephemerons emptied, map entries dropped,
  * registry cells and group refs queued in (collection, registration) order.
+ * A minor collection of the generational mode (MINOR_START/MINOR_END) is
+ * modelled as keeping every old object (one that survived a collection)
+ * as if it were a root [Y3]; the harness calls the write barrier after
+ * every store into an object.
  * Cleanup callbacks and executors check each delivery as it happens, so a
  * callback may itself allocate, register, unregister and collect.
  *
@@ -127,6 +131,7 @@ struct mobj {
     bool inheap;    /* allocated and not found dead yet */
     bool destroyed; /* its destructor ran */
     bool reenter;   /* destructor / trace make refused calls */
+    bool old;       /* survived a collection: a minor one keeps it [Y1] */
     uint32_t soff, ns; /* strong slots (K_EPH: key, value, f) */
     uint32_t weak;     /* weak field (node, layout) */
     void *ptr;
@@ -204,6 +209,7 @@ struct state {
     uint8_t reenter_hooks; /* bit 0: event hook, 1: cleanup_pending, 2: trace_roots */
     /* the collection in progress */
     bool in_collection;
+    bool minor; /* it is a minor one (MINOR_START) */
     bool notified;
     unsigned refused; /* sites that made their refused calls this collection */
     unsigned refusals;
@@ -537,6 +543,14 @@ MODEL static void model_mark_one(struct state *s, bool *mark, bool lax)
     struct marker k = {s, mark, lax, stack, 0, wait_head, wait_next, wait_val, 0};
     memset(mark, 0, s->next_id * sizeof *mark);
     memset(wait_head, 0xff, s->next_id * sizeof *wait_head);
+    /* [Y3][Y4] A minor collection keeps every old object, and what old
+     * objects point to (the barrier remembered each that got a young
+     * pointer), without marking old objects as the full mode does: the
+     * old live as if they were roots. */
+    if (s->minor)
+        for (uint32_t i = 0; i < s->nlive; i++)
+            if (s->o[s->live[i]].old)
+                mk(&k, s->live[i]);
     for (int r = 0; r < MAX_ROOTS; r++)
         if (s->root[r])
             mk(&k, s->root_target[r]);
@@ -577,8 +591,9 @@ static void on_event(wgc_heap *heap, wgc_event ev, void *user)
     CHECK(heap == s->heap, "event hook: wrong heap");
     wgc_heap_stats st;
     CHECK(wgc_stats(heap, &st), "wgc_stats in the hook failed");
-    if (ev == WGC_EVENT_COLLECT_START) {
+    if (ev == WGC_EVENT_COLLECT_START || ev == WGC_EVENT_MINOR_START) {
         CHECK(!s->in_collection, "collection start twice");
+        s->minor = ev == WGC_EVENT_MINOR_START;
         CHECK(st.collections == s->collections, "collection start: stats say %llu, model %llu",
               (unsigned long long)st.collections, (unsigned long long)s->collections);
         model_mark(s);
@@ -589,12 +604,15 @@ static void on_event(wgc_heap *heap, wgc_event ev, void *user)
             refused_calls(s, "event hook (start)", 4);
     } else {
         CHECK(s->in_collection, "collection end without start");
+        CHECK(s->minor == (ev == WGC_EVENT_MINOR_END), "%s collection ended as %s",
+              s->minor ? "minor" : "full", s->minor ? "full" : "minor");
         CHECK(st.collections == s->collections + 1, "collection end: stats say %llu, model %llu",
               (unsigned long long)st.collections, (unsigned long long)s->collections + 1);
         if (s->reenter_hooks & 1)
             refused_calls(s, "event hook (end)", 8);
         on_collect_end(s);
         s->in_collection = false;
+        s->minor = false;
     }
 }
 
@@ -642,6 +660,7 @@ MODEL static void on_collect_end(struct state *s)
         }
         if (obs) {
             s->live[j++] = id;
+            m->old = true; /* [Y1] every survivor is old */
         } else {
             dead[id] = true;
             m->inheap = false;
@@ -1038,6 +1057,7 @@ static void set_slot(struct state *s, uint32_t a, uint32_t i, uint32_t b)
     }
     default: return;
     }
+    wgc_write_barrier(s->heap, m->ptr);
     S(s, a)[i] = b;
 }
 
@@ -1602,6 +1622,7 @@ static void run(struct state *st, struct input *in)
                 ((struct node *)P(s, a))->w = P(s, b);
             else
                 ((struct lnode *)P(s, a))->w = P(s, b);
+            wgc_write_barrier(s->heap, P(s, a));
             s->o[a].weak = b;
             break;
         }

@@ -22,7 +22,7 @@ static inline allocator *allocator_for(wgc_heap *heap, const wgc_type *type,
 
 void wgc__space_init(wgc_heap *heap)
 {
-    wgc__vec_init(&heap->space.page_table, sizeof(uintptr_t));
+    wgc__addrtable_init(&heap->space.page_table, sizeof(span *), 64, heap);
     wgc__vec_init(&heap->space.touched, sizeof(page *));
     for (int atomic = 0; atomic < 2; atomic++) {
         for (unsigned c = 0; c < WGC_CLASS_COUNT; c++) {
@@ -126,11 +126,12 @@ static bool find_run_in_page(wgc_heap *heap, allocator *a, page *p, char *from)
     return false;
 }
 
-static page *new_page(wgc_heap *heap, allocator *a)
+static wgc_error new_page(wgc_heap *heap, allocator *a)
 {
-    page *p = wgc__page_get(heap);
-    if (!p)
-        return NULL;
+    page *p;
+    wgc_error err = wgc__page_get(heap, &p);
+    if (err)
+        return err;
     p->s.kind = SPAN_SMALL;
     p->s.atomic = a->atomic;
     p->s.owner = ~(uintptr_t)heap;
@@ -148,7 +149,7 @@ static page *new_page(wgc_heap *heap, allocator *a)
     p->alloc_end = first_cell(p);
     p->next = a->pages;
     a->pages = p;
-    return p;
+    return WGC_OK;
 }
 
 /* [G4] Whether an allocation of `bytes` (a cell, or a large object's size)
@@ -223,8 +224,8 @@ static void claim_run(wgc_heap *heap, allocator *a)
     a->claimed_cells += (bytes * p->cell_recip) >> 32; /* bytes / cell_size */
 }
 
-/* Sets up a new current run for `a`; false (error recorded) if none. */
-static bool refill(wgc_heap *heap, allocator *a)
+/* Sets up a new current run for `a`; why not if none. */
+static wgc_error refill(wgc_heap *heap, allocator *a)
 {
     bool collected = false;
     if (heap->config.auto_collect && over_budget(heap, a->cell_size)) {
@@ -248,35 +249,36 @@ static bool refill(wgc_heap *heap, allocator *a)
                 break;
             continue;
         }
-        p = new_page(heap, a);
-        if (p) {
-            find_run_in_page(heap, a, p, first_cell(p));
+        wgc_error err = new_page(heap, a);
+        if (!err) {
+            find_run_in_page(heap, a, a->pages, first_cell(a->pages));
             break;
         }
         if (collected || !heap->config.auto_collect)
-            return false;
+            return err;
         wgc__collect_as(heap, COLLECT_MAJOR); /* [Y6] old garbage too */
         collected = true;
     }
     claim_run(heap, a);
-    return true;
+    return WGC_OK;
 }
 
-static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
+static wgc_error alloc_large(wgc_heap *heap, const wgc_type *type, size_t size,
+                             void **out)
 {
     bool collected = false;
     if (heap->config.auto_collect && over_budget(heap, size)) {
         wgc__collect(heap);
         collected = true;
     }
-    large *l = wgc__large_new(heap, size);
-    if (!l && !collected && heap->config.auto_collect &&
-        heap->error != WGC_EOVERFLOW) {
+    large *l;
+    wgc_error err = wgc__large_new(heap, size, &l);
+    if (err && err != WGC_EOVERFLOW && !collected && heap->config.auto_collect) {
         wgc__collect_as(heap, COLLECT_MAJOR);
-        l = wgc__large_new(heap, size);
+        err = wgc__large_new(heap, size, &l);
     }
-    if (!l)
-        return NULL;
+    if (err)
+        return err;
     l->s.atomic = wgc_type_pointer_free_(type);
     heap->charged += size;
     heap->space.claimed_bytes += size;
@@ -285,43 +287,38 @@ static void *alloc_large(wgc_heap *heap, const wgc_type *type, size_t size)
     mt_writable(heap, obj - WGC_HEADER_SIZE, WGC_HEADER_SIZE);
     *header_of(obj) = (uintptr_t)type;
     mt_object_alloc(heap, obj, size);
-    return obj;
+    *out = obj;
+    return WGC_OK;
 }
 
-static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
+static wgc_error alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size,
+                            void **out)
 {
-    if (!wgc__enter(heap))
-        return NULL;
-    if (!type) {
-        wgc__fail(heap, WGC_EINVAL);
-        return NULL;
-    }
-    if (size > SIZE_MAX / 2) {
-        wgc__fail(heap, WGC_EOVERFLOW);
-        return NULL;
-    }
-    if (!wgc_type_words_fit_(type, size)) {
-        wgc__fail(heap, WGC_EINVAL);
-        return NULL;
-    }
-    if (type->destroy && !wgc__vec_reserve(heap, &heap->destructibles, 1)) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!type)
+        return WGC_EINVAL;
+    if (size > SIZE_MAX / 2)
+        return WGC_EOVERFLOW;
+    if (!wgc_type_words_fit_(type, size))
+        return WGC_EINVAL;
+    if (type->destroy && !wgc__vec_reserve(heap, &heap->destructibles, 1))
+        return WGC_ENOMEM;
     if (heap->config.stress_interval && --heap->stress_countdown == 0) {
         heap->stress_countdown = heap->config.stress_interval;
         wgc__collect(heap);
     }
 
-    char *obj;
+    void *obj;
     if (size > SMALL_MAX_SIZE) {
-        obj = alloc_large(heap, type, size);
-        if (!obj)
-            return NULL;
+        wgc_error err = alloc_large(heap, type, size, &obj);
+        if (err)
+            return err;
     } else {
         allocator *a = allocator_for(heap, type, size);
-        if ((size_t)(a->run->limit - a->run->cursor) < a->cell_size && !refill(heap, a))
-            return NULL;
+        if ((size_t)(a->run->limit - a->run->cursor) < a->cell_size) {
+            wgc_error err = refill(heap, a);
+            if (err)
+                return err;
+        }
         char *cell = a->run->cursor;
         a->run->cursor += a->cell_size;
         mt_writable(heap, cell, WGC_HEADER_SIZE);
@@ -333,7 +330,8 @@ static void *alloc_slow(wgc_heap *heap, const wgc_type *type, size_t size)
         void **slot = wgc__vec_push(heap, &heap->destructibles);
         *slot = obj; /* reserved above: cannot fail */
     }
-    return obj;
+    *out = obj;
+    return WGC_OK;
 }
 
 /* Callers normally inline wgc_alloc_inline_ (wgc/heap.h), which comes here
@@ -344,12 +342,11 @@ void *(wgc_alloc)(wgc_heap *heap, const wgc_type *type, size_t size)
     void *obj = wgc_alloc_fast_(heap, type, size);
     if (WGC_LIKELY(obj != NULL))
         return obj;
-    /* A call that succeeds leaves the recorded error as it was, even when
-     * it recovered from a failure on the way (a full heap, a collection). */
-    wgc_error before = heap ? heap->error : WGC_OK;
-    obj = alloc_slow(heap, type, size);
-    if (obj)
-        heap->error = before;
+    if (!wgc__enter(heap))
+        return NULL;
+    /* Only a failure is recorded: one recovered from on the way (a full
+     * heap, then a collection) is not the call's. */
+    wgc__record(heap, alloc_slow(heap, type, size, &obj));
     return obj;
 }
 

@@ -227,12 +227,21 @@ static bool choose_minor(const wgc_heap *heap, collect_kind kind)
     return kind == COLLECT_MINOR || heap->stats.live_bytes < heap->major_at;
 }
 
-/* [Y6] After a major: the old generation may grow by what the full mode's
- * budget would allow before the next major. */
-static void set_major_at(wgc_heap *heap, size_t live)
+/* [Y6] After a major: the old generation may grow by the growth factor
+ * before the next major, and by up to its square when this major found
+ * little garbage among what it looked at (the old objects and those
+ * allocated since the last collection): old garbage is then rare, and
+ * re-marking a growing live set at every doubling would be most of the
+ * work. */
+static void set_major_at(wgc_heap *heap, const cycle *c)
 {
-    double next = ((double)live + (double)heap->external_bytes) *
-                  heap->config.growth_factor;
+    double seen = (double)c->live_before + (double)c->allocated;
+    double survival = seen > 0 ? (double)c->live / seen : 1.0;
+    if (survival > 1.0)
+        survival = 1.0;
+    double g = heap->config.growth_factor;
+    double next = ((double)c->live + (double)heap->external_bytes) *
+                  g * (1.0 + (g - 1.0) * survival);
     double floor = (double)heap->config.initial_heap_size;
     heap->major_at = next > floor ? (size_t)next : (size_t)floor;
 }
@@ -251,6 +260,7 @@ static cycle_phase phase_start(wgc_heap *heap)
     c->start_ns = clock_ns(CLOCK_MONOTONIC);
     c->cpu_start_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     c->live_before = heap->stats.live_bytes;
+    c->allocated = heap->charged;
     c->frames = heap->pub.frames;
     heap->epoch++;
     /* With no allocation run open, the fast path cannot succeed until the
@@ -325,7 +335,7 @@ static cycle_phase phase_budget(wgc_heap *heap)
     cycle *c = &heap->cycle;
     set_budget(heap, c->live);
     if (!c->minor)
-        set_major_at(heap, c->live);
+        set_major_at(heap, c);
     uint64_t pause = clock_ns(CLOCK_MONOTONIC) - c->start_ns;
     uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c->cpu_start_ns;
     wgc_heap_stats *st = &heap->stats;
@@ -404,35 +414,39 @@ static cycle_phase step(wgc_heap *heap)
     cycle_phase now = heap->cycle.phase;
     heap->callback = phases[now].user;
     cycle_phase next = phases[now].run(heap);
-    wgc__frames_check(heap, heap->cycle.frames);
+    if (!wgc__frames_check(heap, heap->cycle.frames))
+        heap->cycle.frames_misused = true;
     heap->callback = CALLBACK_NONE;
     return next;
 }
 
-void wgc__collect(wgc_heap *heap)
+wgc_error wgc__collect(wgc_heap *heap)
 {
-    wgc__collect_as(heap, COLLECT_AUTO);
+    return wgc__collect_as(heap, COLLECT_AUTO);
 }
 
-void wgc__collect_as(wgc_heap *heap, collect_kind kind)
+wgc_error wgc__collect_as(wgc_heap *heap, collect_kind kind)
 {
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = (unsigned long)pthread_self();
 #endif
     heap->cycle.minor = choose_minor(heap, kind);
     heap->cycle.phase = CYCLE_START;
+    heap->cycle.frames_misused = false;
     while (heap->cycle.phase != CYCLE_IDLE)
         heap->cycle.phase = step(heap);
 #if WGC_DEBUG_CHECKS
     heap->owner_thread = 0;
 #endif
+    return heap->cycle.frames_misused ? WGC_EREENTRY : WGC_OK;
 }
 
 bool wgc_collect(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    wgc__collect_as(heap, COLLECT_MAJOR);
+    /* A misuse inside is reported, though the collection ran. */
+    wgc__record(heap, wgc__collect_as(heap, COLLECT_MAJOR));
     return true;
 }
 
@@ -440,6 +454,6 @@ bool wgc_collect_minor(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
-    wgc__collect_as(heap, COLLECT_MINOR);
+    wgc__record(heap, wgc__collect_as(heap, COLLECT_MINOR));
     return true;
 }

@@ -335,7 +335,7 @@ void wgc_heap_free(wgc_heap *heap)
         wgc__misuse(heap, in_cleanup ? "wgc_heap_free called from a cleanup callback or group executor"
                           : heap->callback == CALLBACK_HEAP_FREE ? "wgc_heap_free called by a destructor it runs"
                                                       : "wgc_heap_free called from inside a collection");
-        heap->error = WGC_EREENTRY;
+        wgc__fail(heap, WGC_EREENTRY);
         return;
     }
     heap->callback = CALLBACK_HEAP_FREE;

@@ -71,7 +71,9 @@ typedef struct cycle {
     bool minor;               /* [Y1] marks only young objects */
     uint64_t start_ns, cpu_start_ns; /* for the pause */
     size_t live_before, live;
+    size_t allocated;         /* bytes allocated since the last collection */
     wgc_frame *frames;        /* the frame stack as the cycle found it */
+    bool frames_misused;      /* a callback left it changed: WGC_EREENTRY */
 } cycle;
 
 struct wgc_heap {
@@ -136,6 +138,14 @@ static inline unsigned mark_bits(const wgc_heap *heap)
     return (unsigned)(heap->mark_epoch & 1);
 }
 
+/* [Y5] Whether a minor collection is running: then an object that keeps
+ * its own side tables (a registry, a weak map) need only look at what was
+ * added since the last collection. */
+static inline bool collecting_minor(const wgc_heap *heap)
+{
+    return heap->cycle.phase != CYCLE_IDLE && heap->cycle.minor;
+}
+
 /* Whether obj is marked by the running (or last) collection. */
 static inline bool is_marked(const wgc_heap *heap, const void *obj)
 {
@@ -169,8 +179,15 @@ static inline bool wgc__enter(wgc_heap *heap)
         return true;
     return wgc__enter_refused(heap);
 }
+/* [G8] Errors: internal functions return a wgc_error (WGC_OK on success)
+ * and record nothing; only an entry point records, with these two. */
 /* Records `err` on heap and returns false: `return wgc__fail(h, E);`. */
 bool wgc__fail(wgc_heap *heap, wgc_error err);
+/* Records `err` unless it is WGC_OK; true for WGC_OK. */
+static inline bool wgc__record(wgc_heap *heap, wgc_error err)
+{
+    return err == WGC_OK || wgc__fail(heap, err);
+}
 void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* One line to config.log, or to stderr without one (or without a live
@@ -185,9 +202,11 @@ void *wgc__calloc(wgc_heap *heap, size_t count, size_t size);
 
 /* ============================================================ collect.c */
 
-/* A collection of the kind the policy chooses [Y6]. */
-void wgc__collect(wgc_heap *heap);
-void wgc__collect_as(wgc_heap *heap, collect_kind kind);
+/* A collection of the kind the policy chooses [Y6].  WGC_EREENTRY when a
+ * callback it ran left the frame stack changed (wgc__frames_check), for
+ * an entry point that collects on request to record; else WGC_OK. */
+wgc_error wgc__collect(wgc_heap *heap);
+wgc_error wgc__collect_as(wgc_heap *heap, collect_kind kind);
 /* Debug: [Y3] no old object whose barrier bit is set points to a young
  * one; each one that does is reported ("missing write barrier"). */
 bool wgc__verify_barrier(wgc_heap *heap);

@@ -9,85 +9,27 @@
 
 /* ============================================================ page table */
 
-/* Open addressing over span addresses: 0 is empty, 1 a tombstone. */
-#define SLOT_EMPTY 0
-#define SLOT_GONE 1
-
-static size_t hash_span(uintptr_t addr, size_t mask)
-{
-    return wgc__addr_hash((const void *)addr, mask + 1);
-}
-
-static void table_put(uintptr_t *slots, size_t capacity, uintptr_t addr)
-{
-    size_t mask = capacity - 1;
-    for (size_t i = hash_span(addr, mask);; i = (i + 1) & mask) {
-        if (slots[i] == SLOT_EMPTY || slots[i] == SLOT_GONE) {
-            slots[i] = addr;
-            return;
-        }
-    }
-}
-
-/* Makes room for one more span; rehashes (dropping tombstones) to grow. */
+/* Makes room for one more span. */
 static bool table_reserve(wgc_heap *heap)
 {
-    vec *t = &heap->space.page_table;
-    if ((heap->space.page_table_used + 1) * 2 <= t->capacity)
-        return true;
-    size_t capacity = t->capacity ? t->capacity * 2 : 64;
-    uintptr_t *slots = wgc__calloc(heap, capacity, sizeof *slots);
-    if (!slots)
-        return false;
-    size_t live = 0;
-    for (size_t i = 0; i < t->capacity; i++) {
-        uintptr_t a = VEC_AT(t, uintptr_t, i);
-        if (a != SLOT_EMPTY && a != SLOT_GONE) {
-            table_put(slots, capacity, a);
-            live++;
-        }
-    }
-    free(t->items);
-    t->items = (char *)slots;
-    t->capacity = capacity;
-    heap->space.page_table_used = live;
-    return true;
+    return wgc__addrtable_reserve(&heap->space.page_table);
 }
 
 static void table_add(wgc_heap *heap, const void *s)
 {
-    vec *t = &heap->space.page_table;
-    table_put((uintptr_t *)t->items, t->capacity, (uintptr_t)s);
-    heap->space.page_table_used++;
+    wgc__addrtable_add(&heap->space.page_table, s);
 }
 
 static void table_remove(wgc_heap *heap, const void *s)
 {
-    vec *t = &heap->space.page_table;
-    uintptr_t *slots = (uintptr_t *)t->items;
-    size_t mask = t->capacity - 1;
-    for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
-         i = (i + 1) & mask) {
-        if (slots[i] == (uintptr_t)s) {
-            slots[i] = SLOT_GONE;
-            return;
-        }
-    }
+    void *item = wgc__addrtable_find(&heap->space.page_table, s);
+    if (item)
+        wgc__addrtable_remove_at(item);
 }
 
 bool wgc__span_known(const wgc_heap *heap, const span *s)
 {
-    const vec *t = &heap->space.page_table;
-    if (t->capacity == 0)
-        return false;
-    const uintptr_t *slots = (const uintptr_t *)t->items;
-    size_t mask = t->capacity - 1;
-    for (size_t i = hash_span((uintptr_t)s, mask); slots[i] != SLOT_EMPTY;
-         i = (i + 1) & mask) {
-        if (slots[i] == (uintptr_t)s)
-            return true;
-    }
-    return false;
+    return wgc__addrtable_find_sized(&heap->space.page_table, s, sizeof(span *)) != NULL;
 }
 
 /* ============================================================== mappings */
@@ -149,25 +91,19 @@ static page *pool_take(wgc_heap *heap, bool any)
     return p;
 }
 
-/* A fresh page from the reserve, mapping more if needed; NULL (error
- * recorded) when the maximum or the OS refuses. */
-static page *page_map(wgc_heap *heap)
+/* A fresh page from the reserve, mapping more if needed, in *out; why not
+ * when the maximum or the OS refuses. */
+static wgc_error page_map(wgc_heap *heap, page **out)
 {
-    if (!within_max(heap, WGC_PAGE_SIZE)) {
-        wgc__fail(heap, WGC_EHEAPMAX);
-        return NULL;
-    }
-    if (!table_reserve(heap)) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!within_max(heap, WGC_PAGE_SIZE))
+        return WGC_EHEAPMAX;
+    if (!table_reserve(heap))
+        return WGC_ENOMEM;
     space *sp = &heap->space;
     if (sp->reserve_pages == 0) {
         char *run = map_aligned(heap, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
-        if (!run) {
-            wgc__fail(heap, WGC_ENOMEM);
-            return NULL;
-        }
+        if (!run)
+            return WGC_ENOMEM;
         mt_no_access(heap, run, WGC_PAGES_PER_MAP * WGC_PAGE_SIZE);
         sp->reserve = run;
         sp->reserve_pages = WGC_PAGES_PER_MAP;
@@ -180,18 +116,18 @@ static page *page_map(wgc_heap *heap)
     p->s.fresh = 1;
     table_add(heap, p);
     sp->page_count++;
-    return p;
+    *out = p;
+    return WGC_OK;
 }
 
-page *wgc__page_get(wgc_heap *heap)
+wgc_error wgc__page_get(wgc_heap *heap, page **out)
 {
-    wgc_error before = heap->error;
-    page *p = pool_take(heap, false);
-    if (!p)
-        p = page_map(heap);
-    if (!p && (p = pool_take(heap, true)))
-        heap->error = before; /* a quarantined page after all */
-    return p;
+    if ((*out = pool_take(heap, false)))
+        return WGC_OK;
+    wgc_error err = page_map(heap, out);
+    if (err && (*out = pool_take(heap, true)))
+        return WGC_OK; /* a quarantined page after all */
+    return err;
 }
 
 /* An empty page goes to the pool; its cells become inaccessible. */
@@ -301,28 +237,20 @@ void wgc__pages_trim(wgc_heap *heap, size_t target_bytes)
 
 /* ========================================================= large objects */
 
-large *wgc__large_new(wgc_heap *heap, size_t size)
+wgc_error wgc__large_new(wgc_heap *heap, size_t size, large **out)
 {
-    if (size > SIZE_MAX / 2) {
-        wgc__fail(heap, WGC_EOVERFLOW);
-        return NULL;
-    }
+    if (size > SIZE_MAX / 2)
+        return WGC_EOVERFLOW;
     size_t map_size = (WGC_LARGE_OBJECT_OFFSET + size + 4095) & ~(size_t)4095;
     if (!within_max(heap, map_size)) /* pooled pages cannot hold it: let them go */
         unmap_pages(pool_shed(heap, 0, 0));
-    if (!within_max(heap, map_size)) {
-        wgc__fail(heap, WGC_EHEAPMAX);
-        return NULL;
-    }
-    if (!table_reserve(heap)) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!within_max(heap, map_size))
+        return WGC_EHEAPMAX;
+    if (!table_reserve(heap))
+        return WGC_ENOMEM;
     large *l = map_aligned(heap, map_size);
-    if (!l) {
-        wgc__fail(heap, WGC_ENOMEM);
-        return NULL;
-    }
+    if (!l)
+        return WGC_ENOMEM;
     mt_no_access(heap, (char *)l + sizeof *l, map_size - sizeof *l);
     *l = (large){
         .s = {.kind = SPAN_LARGE, .owner = ~(uintptr_t)heap},
@@ -335,7 +263,8 @@ large *wgc__large_new(wgc_heap *heap, size_t size)
     heap->space.large_objects = l;
     heap->space.large_bytes += map_size;
     table_add(heap, l);
-    return l;
+    *out = l;
+    return WGC_OK;
 }
 
 void wgc__large_free(wgc_heap *heap, large *l)
@@ -386,7 +315,7 @@ void wgc__space_free(wgc_heap *heap)
     sp->large_objects = NULL;
     wgc__large_unmap_dead(heap);
     sp->page_count = sp->free_page_count = sp->large_bytes = 0;
-    wgc__vec_free(&sp->page_table);
+    wgc__addrtable_free(&sp->page_table);
     wgc__vec_free(&sp->touched);
 }
 

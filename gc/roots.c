@@ -241,14 +241,14 @@ bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top)
     return true;
 }
 
-void wgc__frames_check(wgc_heap *heap, wgc_frame *saved)
+bool wgc__frames_check(wgc_heap *heap, wgc_frame *saved)
 {
     if (WGC_LIKELY(heap->pub.frames == saved))
-        return;
+        return true;
     wgc__misuse(heap, "frame stack changed from inside a collection (a trace "
                       "callback, destructor or hook pushed or popped a frame)");
     heap->pub.frames = saved;
-    wgc__fail(heap, WGC_EREENTRY);
+    return false;
 }
 
 /* ========================================================= keep-during-job */

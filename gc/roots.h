@@ -44,9 +44,9 @@ void wgc__roots_trace(wgc_heap *heap, wgc_visitor *v);
 /* After each stretch of user code in a collection (hooks, trace callbacks,
  * destructors) and before anything reads the frames again: the frame
  * stack must be as at its start (`saved`).  A frame pushed there (by the
- * inline WGC_FRAME, which cannot see the phase) is misuse, undone and
- * reported (WGC_EREENTRY). */
-void wgc__frames_check(wgc_heap *heap, wgc_frame *saved);
+ * inline WGC_FRAME, which cannot see the phase) is misuse: undone, and
+ * false, which the collection returns as WGC_EREENTRY. */
+bool wgc__frames_check(wgc_heap *heap, wgc_frame *saved);
 void wgc__roots_free(wgc_heap *heap);
 /* Calls fn on every root slot in the order the collection traces them:
  * handles (creation order; index: ordinal), frames (innermost first;

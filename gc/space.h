@@ -25,6 +25,7 @@
 #ifndef WGC_GC_SPACE_H
 #define WGC_GC_SPACE_H
 
+#include "gc/addrtable.h"
 #include "gc/object.h"
 #include "gc/vec.h"
 
@@ -149,8 +150,7 @@ typedef struct space {
     large *large_objects;
     size_t large_bytes;
     large *unmap_large;       /* dead large objects, unmapped after the pause */
-    vec page_table;           /* open-addressed set of span addresses */
-    size_t page_table_used;
+    addrtable page_table;     /* the set of span addresses */
     uint64_t claimed_bytes;   /* bytes handed to runs and large objects */
     uint64_t large_allocs;
     /* [Y5] What a minor collection sweeps: the pages runs were claimed
@@ -229,13 +229,14 @@ void wgc__space_sweep_done(wgc_heap *heap);
 
 /* ============================================================ pages.c */
 
-page *wgc__page_get(wgc_heap *heap);
+/* A page for an allocator in *out, pooled or new; WGC_OK, or why none. */
+wgc_error wgc__page_get(wgc_heap *heap, page **out);
 void wgc__page_release(wgc_heap *heap, page *p);
 /* [C2] Returns pooled pages to the OS, given the heap's target size. */
 void wgc__pages_trim(wgc_heap *heap, size_t target_bytes);
 /* Unmaps the dead large objects the sweep set aside. */
 void wgc__large_unmap_dead(wgc_heap *heap);
-large *wgc__large_new(wgc_heap *heap, size_t size);
+wgc_error wgc__large_new(wgc_heap *heap, size_t size, large **out);
 void wgc__large_free(wgc_heap *heap, large *l);
 /* The heap's space, empty; and its memory back to the OS. */
 void wgc__space_init(wgc_heap *heap);

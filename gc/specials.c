@@ -14,18 +14,18 @@ void wgc__specials_free(wgc_heap *heap)
     wgc__vec_free(&heap->specials.all);
 }
 
-bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
-                      uint32_t sig)
+wgc_error wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
+                           uint32_t sig)
 {
     vec *all = &heap->specials.all;
     if (!wgc__vec_reserve(heap, all, 1))
-        return wgc__fail(heap, WGC_ENOMEM);
+        return WGC_ENOMEM;
     sp->ops = ops;
     sp->heap = heap;
     sp->index = (uint32_t)all->count;
     VEC_AT(all, special *, all->count++) = sp;
     sp->sig = sig;
-    return true;
+    return WGC_OK;
 }
 
 /* Specials die in the sweep, many at once: each leaves a hole, and one

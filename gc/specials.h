@@ -41,7 +41,7 @@ void wgc__specials_free(wgc_heap *heap);
 /* Lists sp, a special just allocated (so still zero), and signs it with
  * `sig`.  On failure (WGC_ENOMEM) it stays unsigned and unlisted: garbage
  * whose destructor's wgc__special_remove does nothing. */
-bool wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
+wgc_error wgc__special_add(wgc_heap *heap, special *sp, const special_ops *ops,
                       uint32_t sig);
 /* Called by a special's destructor (in the sweep, or by wgc_heap_free):
  * unlists it if it was listed and marks it dead (WGC_SIG_DEAD); the

@@ -8,7 +8,7 @@ import re
 import sys
 
 root = pathlib.Path(sys.argv[1])
-PREFIXES = "ACDFGHMRW"   # the rule families of docs/*.md
+PREFIXES = "ACDFGHMRWY"   # the rule families of docs/*.md
 define = re.compile(r"^\s*[-*]\s+\*\*\[?([%s]\d+)\]?[ .\]]" % PREFIXES, re.M)
 cite = re.compile(r"(?<![A-Za-z0-9_])([%s]\d{1,2})(?![0-9])" % PREFIXES)
 

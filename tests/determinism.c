@@ -72,8 +72,10 @@ static void on_event(wgc_heap *heap, wgc_event e, void *user)
 {
     (void)heap;
     run *r = user;
-    if (e == WGC_EVENT_COLLECT_START) {
-        mix(r, 0xc011ec7);
+    if (e == WGC_EVENT_COLLECT_START || e == WGC_EVENT_MINOR_START) {
+        /* a minor one mixes in a tag of its own: the full mode's hash is
+         * unchanged, the generational one says which kind ran where */
+        mix(r, e == WGC_EVENT_COLLECT_START ? 0xc011ec7 : 0x3140c011ec7);
         mix(r, r->allocs);
     }
 }
@@ -152,15 +154,18 @@ static uint64_t one_run(uint64_t seed, uint64_t *collections)
             if (wgc_type_of(o) == &obj_type && other) {
                 o->a = other;
                 if (wgc_type_of(other) == &obj_type && rnd(&r, 4) == 0)
-                    other->b = o;
+                    WGC_STORE(h, other, b, o);
             }
-            if (rnd(&r, 3) == 0)
+            if (rnd(&r, 3) == 0) {
                 t->slot[rnd(&r, 128)] = o;
+                wgc_write_barrier(h, t);
+            }
         } else if (op < 65) { /* a WeakRef to a kept object */
             obj *target = t->slot[rnd(&r, 128)];
             if (target) {
                 wgc_weakref *w = wgc_weakref_new(h, target, NULL);
                 t->slot[128 + rnd(&r, 64)] = w;
+                wgc_write_barrier(h, t);
             }
         } else if (op < 75) { /* deref: keeps the target for the job */
             wgc_weakref *w = t->slot[128 + rnd(&r, 64)];
@@ -193,6 +198,7 @@ static uint64_t one_run(uint64_t seed, uint64_t *collections)
                 wgc_weakref *w = wgc_group_make_ref(
                     group, target, (void *)(uintptr_t)(target->id << 1 | 1));
                 t->slot[192 + rnd(&r, 64)] = w;
+                wgc_write_barrier(h, t);
             }
         } else if (op < 98) { /* drop some objects */
             t->slot[rnd(&r, 128)] = NULL;

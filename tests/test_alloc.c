@@ -255,6 +255,7 @@ Test(alloc, large_vector_keeps_elements)
         c->id = i;
         vec->items[i] = c;
         vec->count = i + 1;
+        wgc_write_barrier(h, vec);
         if (i % 1000 == 0)
             collect(h);
     }

@@ -148,12 +148,14 @@ Test(collect, wide_tree)
         cr_assert_not_null(kid);
         top->kids[i] = kid;
         top->count = i + 1;
+        wgc_write_barrier(h, top);
         for (int k = 0; k < 3; k++) {
             cnode *leaf = wgc_alloc(h, &cnode_type, sizeof *leaf);
             cr_assert_not_null(leaf);
             leaf->id = i * 3 + (size_t)k;
             kid->kids[k] = leaf;
             kid->count = (size_t)k + 1;
+            wgc_write_barrier(h, kid);
         }
     }
     collect(h);
@@ -296,6 +298,7 @@ Test(collect, large_objects_return_memory)
         cr_assert_not_null(objs[i]);
         w->kids[i] = objs[i];
         w->count = (size_t)i + 1;
+        wgc_write_barrier(h, w);
     }
     collect(h);
     wgc_heap_stats grown = get_stats(h);
@@ -495,7 +498,7 @@ static uint64_t collections_seen;
 static void count_end(wgc_heap *heap, wgc_event e, void *user)
 {
     (void)heap, (void)user;
-    if (e == WGC_EVENT_COLLECT_END)
+    if (e == WGC_EVENT_COLLECT_END || e == WGC_EVENT_MINOR_END)
         collections_seen++;
 }
 
@@ -581,7 +584,8 @@ static int run_id;
 static void record_point(wgc_heap *heap, wgc_event e, void *user)
 {
     (void)heap, (void)user;
-    if (e == WGC_EVENT_COLLECT_START && npoints[run_id] < 64)
+    if ((e == WGC_EVENT_COLLECT_START || e == WGC_EVENT_MINOR_START) &&
+        npoints[run_id] < 64)
         points[run_id][npoints[run_id]++] = alloc_index;
 }
 
@@ -629,7 +633,7 @@ static uint64_t trigger_collections;
 static void count_trigger(wgc_heap *heap, wgc_event e, void *user)
 {
     (void)heap, (void)user;
-    if (e == WGC_EVENT_COLLECT_START)
+    if (e == WGC_EVENT_COLLECT_START || e == WGC_EVENT_MINOR_START)
         trigger_collections++;
 }
 
@@ -712,10 +716,21 @@ Test(collect, event_hook_start_end)
     wgc_heap_stats s = get_stats(h);
     cr_assert_gt(s.collections, 3);
     cr_assert_eq(log.count, 2 * s.collections);
+    /* each collection is one START/END pair of its kind: minor ones (the
+     * generational mode's automatic collections) as MINOR_START/MINOR_END */
+    uint64_t minors = 0;
     for (size_t i = 0; i < log.count && i < 256; i++) {
-        cr_assert_eq(log.events[i], i % 2 ? WGC_EVENT_COLLECT_END : WGC_EVENT_COLLECT_START);
+        wgc_event start = i % 2 ? log.events[i - 1] : log.events[i];
+        cr_assert(start == WGC_EVENT_COLLECT_START || start == WGC_EVENT_MINOR_START);
+        if (i % 2)
+            cr_assert_eq(log.events[i], start == WGC_EVENT_MINOR_START
+                                            ? WGC_EVENT_MINOR_END : WGC_EVENT_COLLECT_END);
+        else
+            minors += start == WGC_EVENT_MINOR_START;
         cr_assert_eq(log.collections_at[i], i / 2 + i % 2);
     }
+    if (log.count <= 256)
+        cr_assert_eq(minors, s.minor_collections);
     wgc_heap_free(h);
     cr_assert_eq(log.count, 2 * s.collections, "wgc_heap_free reported a collection");
 }

@@ -370,7 +370,9 @@ Test(diag, path_through_a_handle_names_offsets)
     wgc_root *r = wgc_root_new(h, a);
     (void)r;
     a->next = new_cnode(h, 2);
+    wgc_write_barrier(h, a);
     a->next->other = new_cnode(h, 3);
+    wgc_write_barrier(h, a->next);
     cnode *target = a->next->other;
 
     wgc_path p;
@@ -418,6 +420,7 @@ Test(diag, path_through_a_frame)
     {
         y = new_cnode(h, 1);
         y->next = new_cnode(h, 2);
+        wgc_write_barrier(h, y);
         WGC_FRAME(h, &inner);
         wgc_path p;
         cr_assert(wgc_path_find(h, y->next, &p));
@@ -451,6 +454,7 @@ Test(diag, path_through_trace_roots_and_a_layout_type)
     vm_stack[2] = t;
     vm_stack[3] = new_cnode(h, 7);
     t->right = new_cnode(h, 8);
+    wgc_write_barrier(h, t);
     wgc_path p;
     cr_assert(wgc_path_find(h, t->right, &p));
     cr_assert_eq(p.length, 2);

@@ -343,14 +343,22 @@ Test(errors, heap_free_from_cleanup_callback_and_executor_refused)
     wgc_heap *h = new_heap_cfg(&cfg);
     wgc_root *reg = wgc_root_new(h, wgc_registry_new(h, free_in_callback, NULL));
     wgc_root *grp = wgc_root_new(h, wgc_group_new(h, free_in_executor, NULL));
-    wgc_root *refs[3];
+    wgc_root *refs[3], *targets[6];
+    /* the targets stay rooted until they all die in one full collection:
+     * a collection between (WGC_STRESS) would queue some earlier, or, in
+     * the generational mode, promote some so that they die later, and the
+     * counts below assume one queue in registration order [F4] */
     for (int i = 0; i < 3; i++) {
         node *t = wgc_alloc(h, &node_type, 16);
+        targets[2 * i] = wgc_root_new(h, t);
         cr_assert(wgc_registry_register(wgc_root_get(reg), t, NULL, NULL));
         t = wgc_alloc(h, &node_type, 16);
+        targets[2 * i + 1] = wgc_root_new(h, t);
         refs[i] = wgc_root_new(h, wgc_group_make_ref(wgc_root_get(grp), t, NULL));
         cr_assert_not_null(wgc_root_get(refs[i]));
     }
+    for (int i = 0; i < 6; i++)
+        wgc_root_free(targets[i]);
     collect(h);
     cr_assert_eq(wgc_cleanup_pending(h), 6);
     cr_assert_eq(wgc_registry_cleanup_some(wgc_root_get(reg), 1), 1);

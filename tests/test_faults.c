@@ -190,6 +190,7 @@ static void workload(run *r)
         if (i > 0 && i % 4 == 0)
             o->link = t->items[i - 1];
         t->items[t->count++] = o;
+        wgc_write_barrier(r->h, t);
         if (i % 3 == 1)
             t->items[i / 2] = NULL;
         if (i % 100 == 0 && r->extra_count < 16)
@@ -210,6 +211,7 @@ static void workload(run *r)
         t = tab(r);
         t->items[base + i] = o;
         t->count = base + i + 1;
+        wgc_write_barrier(r->h, t);
     }
     r->op++;
     cr_assert(wgc_collect(r->h));
@@ -226,6 +228,7 @@ static void workload(run *r)
         fobj *o = make(r, id++, i % 300, i % 2 == 0);
         t = tab(r);
         t->items[(i * 7) % base] = o;
+        wgc_write_barrier(r->h, t);
     }
     r->op++;
     cr_assert(wgc_collect(r->h));
@@ -322,6 +325,7 @@ Test(faults, collection_needs_no_memory)
             c->next = t->items[i - 1];
         t->items[i] = c;
         t->count = i + 1;
+        wgc_write_barrier(h, t);
     }
     for (size_t i = 0; i < 20000; i += 3)
         t->items[i] = NULL;
@@ -412,8 +416,10 @@ Test(faults, registry_order_kept_in_a_collection_without_memory)
     wgc_registry *reg = wgc_registry_new(h, fault_log_cb, NULL);
     cr_assert_not_null(reg);
     t->items[9] = reg;
+    wgc_write_barrier(h, t);
     for (int i = 0; i < 8; i++) {
         t->items[i] = wgc_alloc(h, &node_type, sizeof(node));
+        wgc_write_barrier(h, t);
         cr_assert_not_null(t->items[i]);
     }
     /* registration order against allocation (heap) order */
@@ -422,6 +428,7 @@ Test(faults, registry_order_kept_in_a_collection_without_memory)
                                         NULL));
     /* a weak ref whose target dies needs a weak record: none can be had */
     t->items[8] = wgc_weakref_new(h, t->items[0], NULL);
+    wgc_write_barrier(h, t);
     cr_assert_not_null(t->items[8]);
     for (int i = 0; i < 8; i++)
         t->items[i] = NULL;

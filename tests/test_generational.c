@@ -351,3 +351,80 @@ Test(generational, Y6_auto_collections_are_mostly_minor)
                   (unsigned long long)st.collections);
     wgc_heap_free(h);
 }
+
+/* Many remembered objects (sorted by address before the minor scans
+ * them, when there are many): every one keeps its young child. */
+Test(generational, Y2_many_remembered_objects_keep_their_children)
+{
+    enum { N = 20000 };
+    wgc_heap *h = gen_heap();
+    node *list = NULL;
+    WGC_FRAME(h, &list);
+    for (int i = 0; i < N; i++) {
+        node *cell = wgc_alloc(h, &node_type, sizeof(node));
+        cell->next = list;
+        list = cell;
+    }
+    wgc_collect(h); /* the cells are old now */
+    node **cells = malloc(N * sizeof *cells);
+    int n = 0;
+    for (node *c = list; c; c = c->next)
+        cells[n++] = c;
+    cr_assert_eq(n, N);
+    /* A young link after every other cell, stored in an order unlike
+     * their addresses: half the cells are remembered. */
+    for (int i = 0; i < N; i += 2) {
+        node *c = cells[(size_t)i * 7919 % N];
+        node *link = wgc_alloc(h, &node_type, sizeof(node));
+        link->next = c->next;
+        WGC_STORE(h, c, next, link);
+    }
+    wgc_collect_minor(h);
+    int len = 0;
+    for (node *c = list; c; c = c->next)
+        len++;
+    cr_assert_eq(len, N + N / 2, "the list lost young links: %d of %d", len, N + N / 2);
+    cr_assert(wgc_debug_verify(h));
+    free(cells);
+    WGC_FRAME_POP(h);
+    wgc_heap_free(h);
+}
+
+/* [Y6] At max_heap_size an allocation that finds no room after a minor
+ * collection runs a major one: old garbage must not make it fail.  The
+ * budgets vary so that, for some, a budget runs out (a minor collection)
+ * in the very allocation that finds the heap full. */
+Test(generational, Y6_heap_limit_collects_old_garbage)
+{
+    unsetenv("WGC_STRESS");
+    for (size_t budget = 256 * 1024; budget <= 1024 * 1024; budget += 16 * 1024) {
+        wgc_config cfg;
+        wgc_config_init(&cfg);
+        cfg.collector = WGC_COLLECTOR_GENERATIONAL;
+        cfg.max_heap_size = 4 * MiB;
+        cfg.initial_heap_size = budget;
+        cfg.growth_factor = 1.2;
+        cfg.stress_interval = 0;
+        wgc_heap *h = wgc_heap_new(&cfg);
+        kilo *list = NULL;
+        WGC_FRAME(h, &list);
+        for (int i = 0; i < 2500; i++) { /* about 2.5 MiB */
+            kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+            cr_assert_not_null(k);
+            k->next = list;
+            list = k;
+        }
+        wgc_collect(h); /* the list is old: only a major frees it */
+        list = NULL;
+        for (int i = 0; i < 3000; i++) {
+            kilo *k = wgc_alloc(h, &kilo_type, sizeof *k);
+            cr_assert_not_null(k, "budget %zu: allocation %d failed (%s) with old "
+                               "garbage in the heap", budget, i,
+                               wgc_error_string(wgc_last_error(h)));
+            k->next = i % 8 ? list : NULL; /* short lists: young garbage */
+            list = k;
+        }
+        WGC_FRAME_POP(h);
+        wgc_heap_free(h);
+    }
+}

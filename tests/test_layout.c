@@ -32,9 +32,9 @@ static lnode *build(wgc_heap *h, int depth, uintptr_t *next_id)
     if (depth > 0) {
         WGC_FRAME(h, &n);
         lnode *l = build(h, depth - 1, next_id);
-        n->left = l;
+        WGC_STORE(h, n, left, l);
         lnode *r = build(h, depth - 1, next_id);
-        n->right = r;
+        WGC_STORE(h, n, right, r);
         WGC_FRAME_POP(h);
     }
     return n;
@@ -110,9 +110,9 @@ Test(layout, trace_runs_beside_the_words)
     both *b = wgc_alloc(h, &both_type, sizeof *b);
     wgc_root *root = wgc_root_new(h, b);
     lnode *kept = wgc_alloc(h, &lnode_type, sizeof *kept);
-    b->strong = kept;
+    WGC_STORE(h, b, strong, kept);
     lnode *weak = wgc_alloc(h, &lnode_type, sizeof *weak);
-    b->weak = weak;
+    WGC_STORE(h, b, weak, weak);
     kept = weak = NULL;
     collect(h);
     b = wgc_root_get(root);
@@ -145,6 +145,7 @@ Test(layout, size_must_cover_every_word)
     cr_assert_not_null(w, "a size covering word 63 was refused");
     wgc_root *root = wgc_root_new(h, w);
     w[63] = wgc_alloc(h, &lnode_type, sizeof(lnode));
+    wgc_write_barrier(h, w);
     cr_assert_not_null(w[63]);
     collect(h);
     w = wgc_root_get(root);
@@ -162,6 +163,7 @@ Test(layout, large_object_words)
     cr_assert_not_null(big);
     wgc_root *root = wgc_root_new(h, big);
     big[63] = wgc_alloc(h, &lnode_type, sizeof(lnode));
+    wgc_write_barrier(h, big);
     big[64] = wgc_alloc(h, &victim_type, 16); /* past the layout: not a slot */
     collect(h);
     big = wgc_root_get(root);

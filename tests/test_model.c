@@ -118,6 +118,11 @@ static struct {
     int temp[2];       /* objects the library roots during a call */
     bool mark[MAXN];
     int collections;
+    /* The generational mode [Y1]: old[i], object i survived a collection;
+     * minor, the collection being modelled is a minor one, which keeps
+     * every old object (and what they hold) alive, garbage or not. */
+    bool old[MAXN];
+    bool minor;
 } M;
 
 static void *Rr[NR]; /* the real root slots */
@@ -154,6 +159,31 @@ static void mark_from(int x)
             }
         }
     }
+}
+
+/* In a minor collection, the old objects live as if they were roots: the
+ * barrier remembered each that was given a young pointer [Y3]. */
+static void mark_old_if_minor(void)
+{
+    if (M.minor)
+        for (int i = 0; i < M.n; i++)
+            if (M.old[i] && !M.dead[i])
+                mark_from(i);
+}
+
+/* After a collection every object that survived it is old [Y1]. */
+static void age_survivors(void)
+{
+    for (int i = 0; i < M.n; i++)
+        M.old[i] = !M.dead[i];
+    M.minor = false;
+}
+
+/* Whether `e` starts a collection; sets M.minor to its kind. */
+static bool collection_starts(wgc_event e)
+{
+    M.minor = e == WGC_EVENT_MINOR_START;
+    return e == WGC_EVENT_COLLECT_START || e == WGC_EVENT_MINOR_START;
 }
 
 /* A random object alive (reachable) in the model now, or -1. */
@@ -221,6 +251,7 @@ static bool common_step(unsigned op)
         int b = below(5) ? pick_live() : -1;
         M.edge[a][k] = b;
         M.ptr[a]->f[k] = b >= 0 ? M.ptr[b] : NULL;
+        wgc_write_barrier(heap, M.ptr[a]);
         return true;
     }
     default:
@@ -258,6 +289,7 @@ static void mark_a(void)
         mark_from(M.root[i]);
     mark_from(M.temp[0]);
     mark_from(M.temp[1]);
+    mark_old_if_minor();
     for (int w = 0; w < NW; w++)
         if (A.exists[w])
             mark_from(A.holdings[w]);
@@ -277,7 +309,7 @@ static void mark_a(void)
 static void event_a(wgc_heap *h, wgc_event e, void *user)
 {
     (void)h, (void)user;
-    if (e != WGC_EVENT_COLLECT_START)
+    if (!collection_starts(e))
         return;
     M.collections++;
     mark_a();
@@ -293,6 +325,7 @@ static void event_a(wgc_heap *h, wgc_event e, void *user)
         for (int k = 0; k < M.n; k++)
             if (A.has[m][k] && M.dead[k])
                 A.has[m][k] = false;
+    age_survivors();
 }
 
 static void check_a(void)
@@ -484,6 +517,7 @@ static struct {
     int slot_reg[NRG];      /* the registry in each slot */
     bool reg_rooted[MAXREG];
     bool reg_dead[MAXREG];
+    bool reg_old[MAXREG]; /* survived a collection: a minor keeps it */
     int nreg;
     struct {
         int reg, target, hold_node, token, state, epoch;
@@ -504,6 +538,13 @@ static void trace_b(wgc_visitor *v, void *user)
     wgc_visit_array(v, Gr, NRG);
 }
 
+/* Whether registry r lives through the collection being modelled: rooted,
+ * or old in a minor collection (which keeps old garbage). */
+static bool reg_lives(int r)
+{
+    return B.reg_rooted[r] || (M.minor && B.reg_old[r] && !B.reg_dead[r]);
+}
+
 static void mark_b(void)
 {
     memset(M.mark, 0, sizeof M.mark);
@@ -511,15 +552,16 @@ static void mark_b(void)
         mark_from(M.root[i]);
     mark_from(M.temp[0]);
     mark_from(M.temp[1]);
+    mark_old_if_minor();
     for (int i = 0; i < B.nc; i++)
-        if (B.c[i].state != C_GONE && B.reg_rooted[B.c[i].reg])
+        if (B.c[i].state != C_GONE && reg_lives(B.c[i].reg))
             mark_from(B.c[i].hold_node);
 }
 
 static void event_b(wgc_heap *h, wgc_event e, void *user)
 {
     (void)h, (void)user;
-    if (e != WGC_EVENT_COLLECT_START)
+    if (!collection_starts(e))
         return;
     M.collections++;
     mark_b();
@@ -529,7 +571,7 @@ static void event_b(wgc_heap *h, wgc_event e, void *user)
             M.ptr[i] = NULL;
         }
     for (int r = 0; r < B.nreg; r++)
-        if (!B.reg_rooted[r])
+        if (!reg_lives(r))
             B.reg_dead[r] = true;
     /* cells in registration order (their index order) */
     for (int i = 0; i < B.nc; i++) {
@@ -546,6 +588,9 @@ static void event_b(wgc_heap *h, wgc_event e, void *user)
             B.c[i].epoch = M.collections;
         }
     }
+    for (int r = 0; r < B.nreg; r++)
+        B.reg_old[r] = !B.reg_dead[r];
+    age_survivors();
 }
 
 static uint64_t log_code(int reg, uintptr_t holdings_code)

@@ -278,6 +278,7 @@ static void run_seed(uint64_t seed, int steps)
                 uint32_t s = (uint32_t)below(M.objs[parent].nslots);
                 M.objs[parent].edges[s] = id;
                 M.objs[parent].ptr->slots[s] = n;
+                wgc_write_barrier(h, M.objs[parent].ptr);
             } else if (where < 6) {
                 int k = (int)below(HANDLES);
                 if (M.handles[k]) {
@@ -306,6 +307,7 @@ static void run_seed(uint64_t seed, int steps)
             uint32_t y = below(3) ? pick_reachable() : NO_EDGE;
             M.objs[x].edges[s] = y;
             M.objs[x].ptr->slots[s] = ptr_of(y);
+            wgc_write_barrier(h, M.objs[x].ptr);
             recompute();
         } else if (op < 85) {
             /* drop or move a root */

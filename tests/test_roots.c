@@ -276,7 +276,7 @@ Test(roots, all_kinds_together)
     m.stack[0] = chain(h, 50, 200);
     m.sp = 1;
     /* cross links: the frame's chain points into the handle's */
-    local->other = wgc_root_get(r);
+    WGC_STORE(h, local, other, wgc_root_get(r));
     collect(h);
     cr_assert_eq(destroyed_count, 0);
     wgc_root_free(r); /* still reachable through local->other */
@@ -340,14 +340,15 @@ Test(roots, cycles_reclaimed)
     cnode *last = first;
     while (last->next)
         last = last->next;
-    last->next = first;
+    WGC_STORE(h, last, next, first);
     cnode *self = wgc_alloc(h, &cnode_type, sizeof *self);
     self->next = self;
-    first->other = self;
+    WGC_STORE(h, first, other, self);
     cnode *x = wgc_alloc(h, &cnode_type, sizeof *x);
-    first->next->other = x;
+    cnode *second = first->next;
+    WGC_STORE(h, second, other, x);
     cnode *y = wgc_alloc(h, &cnode_type, sizeof *y);
-    x->next = y;
+    WGC_STORE(h, x, next, y);
     y->next = x;
     collect(h);
     cr_assert_eq(destroyed_count, 0);

@@ -141,12 +141,16 @@ Test(weak, W1_weak_slot_cleared_iff_target_dead)
     R[2] = mk(h, 1); /* live target */
     wholder *live = R[0], *dead = R[1];
     live->weak = R[2];
+    wgc_write_barrier(h, live);
     dead->weak = mk(h, 2); /* only weakly held */
+    wgc_write_barrier(h, dead);
     weak_roots[0] = R[2];
     weak_roots[1] = mk(h, 3); /* a weak root slot, target unrooted */
     /* a weak slot to a target that is strongly held by the same holder */
     dead->strong = mk(h, 4);
+    wgc_write_barrier(h, dead);
     live->strong = dead->strong;
+    wgc_write_barrier(h, live);
     collect(h);
     cr_assert_eq(live->weak, R[2], "live target's weak slot changed");
     cr_assert_null(dead->weak, "dead target's weak slot not cleared");
@@ -170,6 +174,7 @@ Test(weak, W2_weakref_target_weak_holdings_strong)
     R[0] = mk(h, 1);               /* target */
     R[1] = mk(h, 2);               /* holdings */
     ((obj *)R[1])->a = mk(h, 3);   /* reachable only through holdings */
+    wgc_write_barrier(h, R[1]);
     R[2] = wgc_weakref_new(h, R[0], R[1]);
     cr_assert_not_null(R[2]);
     wgc_weakref *ref = R[2];
@@ -438,6 +443,7 @@ Test(weak, W5_weak_refs_alone_keep_nothing_alive)
     /* a strong cycle a <-> b reachable only through weak references */
     R[0] = mk(h, 1);
     ((obj *)R[0])->a = mk(h, 2);
+    wgc_write_barrier(h, R[0]);
     ((obj *)R[0])->a->a = R[0];
     R[1] = wgc_weakref_new(h, R[0], NULL);
     R[2] = wgc_weakref_new(h, ((obj *)R[0])->a, NULL);
@@ -446,6 +452,7 @@ Test(weak, W5_weak_refs_alone_keep_nothing_alive)
     /* x holds a WeakRef to itself: x is reachable only through WeakRefs */
     R[4] = mk(h, 3);
     ((obj *)R[4])->b = (obj *)wgc_weakref_new(h, R[4], NULL);
+    wgc_write_barrier(h, R[4]);
     R[5] = wgc_weakref_new(h, R[4], NULL);
     /* a chain of WeakRefs to WeakRefs: the inner refs die */
     R[6] = mk(h, 4);
@@ -530,6 +537,7 @@ Test(weak, W6_deref_keeps_without_memory)
         ((obj *)R[3])->b = R[1];
         R[1] = R[3];
         ((obj *)R[1])->a = (obj *)wgc_weakref_new(h, R[0], NULL);
+        wgc_write_barrier(h, R[1]);
         cr_assert_not_null(((obj *)R[1])->a);
         if (i % 10 == 9)
             cr_assert(wgc_end_job(h));
@@ -1063,6 +1071,7 @@ Test(weak, W11_group_work_only_for_dead_targets)
         cellref->a = R[2];
         R[2] = cellref;
         cellref->b = (obj *)wgc_group_make_ref(R[0], t, NULL);
+        wgc_write_barrier(h, cellref);
         cr_assert_not_null(cellref->b);
     }
     collect(h);
@@ -1104,20 +1113,26 @@ Test(weak, W12_ephemeron_value_traced_iff_key_reachable)
     /* 0: live key, value only via the ephemeron */
     R[1] = mk(h, 1);
     t->e[0].key = R[1];
+    wgc_write_barrier(h, t);
     t->e[0].value = mk(h, 2);
+    wgc_write_barrier(h, t);
     /* 1: dead key whose value refers back to the key */
     R[5] = mk(h, 3);
     R[6] = mk(h, 4);
     ((obj *)R[6])->a = R[5];
     t->e[1].key = R[5];
     t->e[1].value = R[6];
+    wgc_write_barrier(h, t);
     R[5] = R[6] = NULL;
     /* 2: NULL key: value untraced and untouched */
     t->e[2].value = (void *)(uintptr_t)0x10; /* not traced, so any value */
     /* 3: key reachable only through entry 0's value */
     ((obj *)t->e[0].value)->a = mk(h, 5);
+    wgc_write_barrier(h, t->e[0].value);
     t->e[3].key = ((obj *)t->e[0].value)->a;
+    wgc_write_barrier(h, t);
     t->e[3].value = mk(h, 6);
+    wgc_write_barrier(h, t);
     void *v0 = t->e[0].value, *k3 = t->e[3].key, *v3 = t->e[3].value;
     collect(h);
     cr_assert_not(died[2], "value of a live key collected");
@@ -1173,6 +1188,7 @@ Test(weak, W12_adversarial_ephemeron_chain_converges)
         size_t slot = (size_t)(N - 1 - j) / 2;
         t->e[slot].key = keys[j];
         t->e[slot].value = keys[j + 1];
+        wgc_write_barrier(h, t);
     }
     R[3] = keys[0];
     R[2] = NULL;
@@ -1290,12 +1306,18 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
     for (int k = 0; k < 4; k++) {
         void *key = R[5 + k];
         et->e[k].key = key;
+        wgc_write_barrier(h, et);
         et->e[k].value = mk(h, 10 * (k + 1) + 0);
+        wgc_write_barrier(h, et);
         st->slots[k] = key;
+        wgc_write_barrier(h, st);
         st->slots[4 + k] = mk(h, 10 * (k + 1) + 1);
+        wgc_write_barrier(h, st);
         if (k % 2 == 0) { /* the packed table holds keys 1 and 3 */
             pset(&pt->e[k / 2].key, key);
+            wgc_write_barrier(h, pt);
             pset(&pt->e[k / 2].value, mk(h, 10 * (k + 1) + 2));
+            wgc_write_barrier(h, pt);
         }
         obj *mv = mk(h, 10 * (k + 1) + 3);
         cr_assert(wgc_weakmap_set(h, R[4], key, mv));
@@ -1312,6 +1334,7 @@ Test(weak, W12_ephemerons_of_every_layout_waiting_on_one_key)
         last = last->a;
     last->a = R[5];
     last->b = R[6];
+    wgc_write_barrier(h, last);
     for (int i = 5; i <= 8; i++)
         R[i] = NULL;
     collect(h);
@@ -1643,6 +1666,7 @@ Test(weak, finalize_some_max_smaller_than_queue)
         holder->a = R[3];
         R[3] = holder;
         holder->b = (obj *)wgc_group_make_ref(R[0], R[2], (void *)(uintptr_t)(1000 + i));
+        wgc_write_barrier(h, holder);
         cr_assert_not_null(holder->b);
     }
     R[2] = NULL;

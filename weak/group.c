@@ -189,7 +189,8 @@ wgc_group *wgc_group_new(wgc_heap *heap, wgc_group_fn executor, void *user)
         return NULL;
     g->executor = executor;
     g->user = user;
-    return wgc__owner_add(heap, &g->q, &group_ops, &group_queue, WGC_SIG_GROUP) ? g : NULL;
+    wgc_error err = wgc__owner_add(heap, &g->q, &group_ops, &group_queue, WGC_SIG_GROUP);
+    return wgc__record(heap, err) ? g : NULL;
 }
 
 wgc_weakref *wgc_group_make_ref(wgc_group *group, void *target, void *holdings)
@@ -217,7 +218,9 @@ size_t wgc_group_finalize_some(wgc_group *group, size_t max)
 {
     if (!check_group(group) || !group->executor || !wgc__enter(group->q.sp.heap))
         return 0;
-    return wgc__drain(&group->q, max, deliver, NULL);
+    size_t ran;
+    wgc__record(group->q.sp.heap, wgc__drain(&group->q, max, deliver, NULL, &ran));
+    return ran;
 }
 
 size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user)
@@ -225,7 +228,9 @@ size_t wgc_group_manually_finalize(wgc_group *group, wgc_group_fn fn, void *user
     if (!check_group(group) || !fn || !wgc__enter(group->q.sp.heap))
         return 0;
     manual m = {fn, user};
-    return wgc__drain(&group->q, SIZE_MAX, deliver, &m);
+    size_t ran;
+    wgc__record(group->q.sp.heap, wgc__drain(&group->q, SIZE_MAX, deliver, &m, &ran));
+    return ran;
 }
 
 size_t wgc_group_pending(const wgc_group *group)

@@ -244,7 +244,8 @@ wgc_weakmap *wgc_weakmap_new(wgc_heap *heap)
     if (!m)
         return NULL;
     m->free_list = NIL;
-    return wgc__special_add(heap, &m->sp, &weakmap_ops, WGC_SIG_WEAKMAP) ? m : NULL;
+    wgc_error err = wgc__special_add(heap, &m->sp, &weakmap_ops, WGC_SIG_WEAKMAP);
+    return wgc__record(heap, err) ? m : NULL;
 }
 
 bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)

@@ -485,16 +485,23 @@ WGC_API bool wgc_frame_unwind(wgc_heap *heap, wgc_frame *top);
  *   - memory outside the heap;
  *   - storing NULL or a non-heap value (it creates no reference).
  *
- * In the full-heap mode, the only mode today, the barrier does nothing but
+ * In the full-heap mode (WGC_COLLECTOR_FULL) the barrier does nothing but
  * test one bit of the object's header: code written without it keeps
- * working.  The generational and incremental modes to come need it at
- * every such store, and the library's own API (weak maps, registries,
- * groups, WeakRefs) already makes it, so code that calls it now works
- * unchanged in those modes.  docs/gc.md [G6] says what it records.
+ * working.  The generational mode needs it at every such store: an object
+ * that survived a collection is "old", and the first store into it after
+ * that remembers it for the next minor collection (docs/generational.md);
+ * a store into a young or already remembered object costs the test alone.
+ * A missing barrier lets a minor collection free a live object: debug
+ * builds check for one at every minor collection, and wgc_debug_verify in
+ * any build, and report it as "missing write barrier" with the holder's
+ * type, the field's word offset and the target's type.  The library's own
+ * API (weak maps, registries, groups, WeakRefs) makes its own barriers.
+ * docs/gc.md [G6] says what it records.
  *
  * `heap` is the heap `obj` belongs to; `obj` is NULL (no effect) or a live
- * object of that heap.  A NULL heap has no effect.  It never allocates,
- * never collects and cannot fail.  It may be called wherever the mutator
+ * object of that heap.  A NULL heap has no effect.  It never allocates heap
+ * objects, never collects and cannot fail: the remembered set it grows is
+ * malloc'd, and when it cannot grow the next collection is a major one.  It may be called wherever the mutator
  * may store into objects: not from trace callbacks, destructors or hooks
  * (which must not change objects at all).
  */
