@@ -326,19 +326,9 @@ void wgc__space_free(wgc_heap *heap)
 bool wgc__page_table_check(wgc_heap *heap)
 {
     space *sp = &heap->space;
-    const vec *t = &sp->page_table;
-    size_t live = 0, used = 0;
-    for (size_t i = 0; i < t->capacity; i++) {
-        uintptr_t a = VEC_AT(t, uintptr_t, i);
-        used += a != SLOT_EMPTY;
-        live += a != SLOT_EMPTY && a != SLOT_GONE;
-    }
-    /* page_table_used counts the adds since the last rehash, a tombstone
-     * reused too: it bounds the slots in use, and keeps the load <= 1/2. */
-    if (used > sp->page_table_used || sp->page_table_used * 2 > t->capacity)
-        return wgc__check_fail(heap, "page table %p: %zu slots used of %zu, "
-                               "counted %zu", (void *)t->items, used,
-                               t->capacity, sp->page_table_used);
+    size_t live;
+    if (!wgc__addrtable_check(heap, &sp->page_table, "page table", &live))
+        return false;
     size_t pooled = 0;
     for (page *p = sp->free_pages; p; p = p->next, pooled++) {
         if (pooled >= sp->page_count || !wgc__span_known(heap, &p->s))
