@@ -102,6 +102,9 @@ void wgc__owner_remove(queue_owner *o)
     if (o->sp.sig == 0)
         return; /* never listed: its constructor ran out of memory */
     cleanup_state *c = &o->sp.heap->cleanup;
+    /* [F15] Its neighbours still point at it. */
+    WGC_ASSERT_IN(o->sp.heap, (o->prev ? o->prev->next : c->first) == o &&
+                                  (o->next ? o->next->prev : c->last) == o);
     if (o->prev)
         o->prev->next = o->next;
     else

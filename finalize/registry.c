@@ -94,6 +94,7 @@ static void token_unlink(wgc_registry *r, uint32_t i)
 static void queue_unlink(wgc_registry *r, uint32_t i)
 {
     cell *c = &r->cells[i];
+    WGC_ASSERT(c->state == CELL_QUEUED && r->q.pending > 0); /* [F4] */
     if (c->prev != NIL)
         r->cells[c->prev].next = c->next;
     else
@@ -175,6 +176,10 @@ static void cells_compact(wgc_registry *r)
 static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
 {
     cell *c = &r->cells[i];
+    /* [F14] Queued once, in registration order: after the queue's last. */
+    WGC_ASSERT_IN(heap, c->state == CELL_LIVE &&
+                            (r->tail == NIL || r->cells[r->tail].seq < c->seq ||
+                             r->cells[r->tail].queued_epoch < heap->epoch));
     c->state = CELL_QUEUED;
     c->queued_epoch = heap->epoch;
     c->prev = r->tail;

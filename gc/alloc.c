@@ -200,6 +200,11 @@ void wgc__space_sweep_done(wgc_heap *heap)
 
 static void claim_run(wgc_heap *heap, allocator *a)
 {
+    /* [G3] A run is free cells of its page, from a cell start. */
+    WGC_ASSERT_IN(heap, a->current && a->run->cursor >= first_cell(a->current) &&
+                            a->run->limit <= cells_end(a->current) &&
+                            (size_t)(a->run->cursor - first_cell(a->current)) %
+                                    a->cell_size == 0);
     size_t bytes = (size_t)(a->run->limit - a->run->cursor);
     if (heap->config.auto_collect) {
         size_t left = heap->charged < heap->budget ? heap->budget - heap->charged : 0;

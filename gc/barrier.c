@@ -34,6 +34,7 @@ void (wgc_write_barrier)(wgc_heap *heap, void *obj)
     /* [Y2] Remembered once: the bit stays clear until the next collection
      * has scanned it.  Without room in the set the bit is cleared anyway
      * and the next collection is a major one, which needs no set. */
+    WGC_ASSERT_IN(heap, heap->generational); /* only that mode sets the bit */
     *header &= ~WGC_HEADER_BARRIER_;
     void **slot = wgc__vec_push(heap, &heap->remembered);
     if (slot)

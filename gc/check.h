@@ -35,7 +35,7 @@ _Noreturn void wgc__assert_fail(const wgc_heap *heap, const char *file, int line
     ((cond) ? (void)0 : wgc__assert_fail((heap), __FILE__, __LINE__, #cond))
 #else
 /* sizeof keeps the names used (no unused warnings) without evaluating. */
-#define WGC_ASSERT_IN(heap, cond) ((void)sizeof((heap), !(cond)))
+#define WGC_ASSERT_IN(heap, cond) ((void)sizeof(heap), (void)sizeof(!(cond)))
 #endif
 /* For code with no heap at hand: the report goes to stderr. */
 #define WGC_ASSERT(cond) WGC_ASSERT_IN((const wgc_heap *)0, cond)

@@ -324,6 +324,8 @@ void wgc__mark_converge(wgc_heap *heap)
         if (!t->overflow && marked_count(heap) == before)
             break;
     }
+    /* [M1] Converged: nothing marked is left unscanned. */
+    WGC_ASSERT_IN(heap, t->sp == t->base && !t->overflow);
     heap->stats.ephemerons_resolved += t->ephemerons_resolved;
     t->ephemerons_resolved = 0;
 }

@@ -163,6 +163,9 @@ void wgc_root_free(wgc_root *root)
     if (!s || !wgc__enter(slot_heap(s)))
         return; /* [G5] (refused: WGC_EREENTRY) */
     wgc_heap *heap = slot_heap(s);
+    /* [H1] A live slot is linked where its neighbours say. */
+    WGC_ASSERT_IN(heap, (s->prev ? s->prev->next : heap->roots.first) == s &&
+                            (s->next ? s->next->prev : heap->roots.last) == s);
     if (s->prev)
         s->prev->next = s->next;
     else

@@ -34,6 +34,9 @@ void wgc__special_remove(special *sp)
 {
     if (sp->sig == 0)
         return; /* never listed: its constructor ran out of memory */
+    /* [G7] Listed once, where its index says. */
+    WGC_ASSERT_IN(sp->heap, sp->sig != WGC_SIG_DEAD &&
+                                VEC_AT(&sp->heap->specials.all, special *, sp->index) == sp);
     VEC_AT(&sp->heap->specials.all, special *, sp->index) = NULL;
     sp->sig = WGC_SIG_DEAD;
 }

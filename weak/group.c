@@ -13,6 +13,7 @@
 
 static void append(wgc_group *g, group_ref *r)
 {
+    WGC_ASSERT(!(r->ref.flags & REF_QUEUED) && r->group == g); /* [W7] */
     r->prev = g->tail;
     r->next = NULL;
     if (g->tail)

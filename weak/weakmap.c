@@ -63,6 +63,7 @@ static uint32_t capacity_for(uint32_t count)
 static void index_put(wm_slot *slots, uint32_t *owner, uint32_t capacity,
                       wm_entry *e, uint32_t i)
 {
+    WGC_ASSERT(is_key(e->key));
     size_t s = wgc__addr_hash(e->key, capacity);
     while (slots[s].key != FREE)
         s = (s + 1) & (capacity - 1);
