@@ -277,7 +277,7 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
 
 /* ============================================================ checks */
 
-/* [G9] The owners' list, creation order: doubly linked from first to
+/* [G10] The owners' list, creation order: doubly linked from first to
  * last over live, listed specials of this heap, each with its queue
  * protocol; every sequence number handed out is below next_seq [F4].
  * Each owner's own queue is checked with the specials (its check). */

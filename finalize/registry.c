@@ -298,7 +298,7 @@ static int deliver(queue_owner *o, void *unused)
 
 /* ============================================================ checks */
 
-/* [G9] A registry's cells and queue, between collections: the counts
+/* [G10] A registry's cells and queue, between collections: the counts
  * match the cells, a target only for a LIVE cell [F14], cells in seq
  * order [F14], the queue doubly linked over exactly the QUEUED cells, with
  * `pending` of them, in delivery order (epoch, seq) [F4]. */

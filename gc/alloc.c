@@ -525,7 +525,7 @@ void wgc__explain_slot(const wgc_heap *heap, const void *holder, const void *slo
 
 /* ================================================================ checks */
 
-/* [G9] One page of allocator a: its header says what a allocates, its
+/* [G10] One page of allocator a: its header says what a allocates, its
  * counts match its bitmap, marks sit on cell starts, its frontier on a
  * cell boundary inside its cells [G3].  Its touched flag is checked
  * against space.touched by the caller [Y5]. */
@@ -570,7 +570,7 @@ static bool page_check(wgc_heap *heap, const allocator *a, const page *p)
     return true;
 }
 
-/* [G9] Every allocator, its run and its pages; the page count. */
+/* [G10] Every allocator, its run and its pages; the page count. */
 bool wgc__space_check(wgc_heap *heap)
 {
     space *sp = &heap->space;

@@ -43,7 +43,7 @@ void (wgc_write_barrier)(wgc_heap *heap, void *obj)
         heap->remembered_overflow = true;
 }
 
-/* [G9] The remembered set, between collections: empty in the full-heap
+/* [G10] The remembered set, between collections: empty in the full-heap
  * mode; in the generational one, old (marked) live objects whose barrier
  * bit is clear, remembered once each [Y2]. */
 bool wgc__remembered_check(wgc_heap *heap)

@@ -1,5 +1,5 @@
 /*
- * gc/check.h -- the check layer [G8] [G9] (docs/gc.md, "Checks").  Not
+ * gc/check.h -- the check layer [G9] [G10] (docs/gc.md, "The check layer").  Not
  * installed.
  *
  * Three levels, as in MPS (AVER, AVERT, the checking varieties):

@@ -75,7 +75,7 @@ void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
 #endif
 }
 
-/* =========================================================== checks [G8] */
+/* =========================================================== checks [G9] */
 
 _Noreturn void wgc__assert_fail(const wgc_heap *heap, const char *file, int line,
                                 const char *cond)
@@ -95,7 +95,7 @@ bool wgc__check_fail(const wgc_heap *heap, const char *fmt, ...)
     return false;
 }
 
-/* [G9] The heap's own fields, between collections. */
+/* [G10] The heap's own fields, between collections. */
 bool wgc__heap_check(wgc_heap *heap)
 {
     if (heap->pub.sig != WGC_SIG_HEAP)

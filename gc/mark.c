@@ -330,7 +330,7 @@ void wgc__mark_converge(wgc_heap *heap)
     t->ephemerons_resolved = 0;
 }
 
-/* [G9] Between collections the trace state is empty: no work left on the
+/* [G10] Between collections the trace state is empty: no work left on the
  * worklist [M1], no weak slot or ephemeron recorded [M2] [M3], no
  * overflow pending, every span's ephemeron heads given back. */
 bool wgc__trace_check(wgc_heap *heap)

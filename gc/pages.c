@@ -321,7 +321,7 @@ void wgc__space_free(wgc_heap *heap)
 
 /* ================================================================ checks */
 
-/* [G9] The page table holds exactly the spans in use or pooled; the pool
+/* [G10] The page table holds exactly the spans in use or pooled; the pool
  * and the large-object list are well linked and add up. */
 bool wgc__page_table_check(wgc_heap *heap)
 {

@@ -379,7 +379,7 @@ void wgc__roots_each(wgc_heap *heap,
 
 /* ================================================================= checks */
 
-/* [G9] The handles' live list is doubly linked in order and every slot on
+/* [G10] The handles' live list is doubly linked in order and every slot on
  * it holds its own live token [H2] and NULL or a live object; every free
  * slot's token is marked free; live and free slots fill the slabs [H1];
  * the kept list holds live objects with their kept bit [W6]. */

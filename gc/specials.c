@@ -65,7 +65,7 @@ void wgc__specials_compact(wgc_heap *heap)
     all->count = kept;
 }
 
-/* [G9] Between collections the list is compact (the sweep closed its
+/* [G10] Between collections the list is compact (the sweep closed its
  * holes), each special knows its place and heap, is signed and live, and
  * its own check holds. */
 bool wgc__specials_check(wgc_heap *heap)

@@ -1,5 +1,5 @@
 /*
- * gc/verify.c -- the heap verifier [G9]: every structure's check (each in
+ * gc/verify.c -- the heap verifier [G10]: every structure's check (each in
  * the module that owns the structure, gc/check.h), then every slot of
  * every live object points at NULL or a live object.
  */

@@ -1,8 +1,8 @@
 /*
  * tests/test_check.c -- white-box: every structure check of the check
- * layer [G9] catches a deliberate corruption, reported through the log by
+ * layer [G10] catches a deliberate corruption, reported through the log by
  * wgc_debug_verify, and the heap verifies again once it is undone; and
- * WGC_ASSERT aborts in debug builds [G8].
+ * WGC_ASSERT aborts in debug builds [G9].
  *
  * Each test builds one heap holding one of every structure (objects in
  * pages and a large one, handles, a weak map, a registry and a group with
@@ -293,7 +293,7 @@ Test(check, slot_walk)
 }
 
 #if WGC_DEBUG_CHECKS
-/* [G8] In debug builds a broken invariant stops the program where it is
+/* [G9] In debug builds a broken invariant stops the program where it is
  * found: here the list of specials no longer holds the map being
  * unlisted.  Release builds compile the assertion out. */
 Test(check, assert_aborts_in_debug_builds, .signal = SIGABRT)

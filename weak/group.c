@@ -132,7 +132,7 @@ static int deliver(queue_owner *o, void *arg)
     return m ? deliver_with(g, m->fn, m->user) : deliver_with(g, g->executor, g->user);
 }
 
-/* [G9] A group's queue, between collections: doubly linked from head to
+/* [G10] A group's queue, between collections: doubly linked from head to
  * tail over live refs of this group flagged queued, target cleared [W7],
  * `pending` of them, in delivery order (epoch, seq) [F4]. */
 static bool group_check(wgc_heap *heap, const special *sp)

@@ -65,7 +65,7 @@ static inline void wgc__group_ref_release(group_ref *r)
 }
 
 /* The weak map's layout (weak/weakmap.c explains it), here for the
- * white-box tests of its check [G9]. */
+ * white-box tests of its check [G10]. */
 #define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
 typedef struct wm_entry {
     void *key;               /* NULL: free, or emptied by a collection */

@@ -165,7 +165,7 @@ static void destroy_weakmap(void *obj)
 }
 
 static const wgc_type weakmap_type = {.name = "WeakMap", .trace = trace_weakmap, .destroy = destroy_weakmap};
-/* [G9] Index and pool agree, between collections: every entry in use
+/* [G10] Index and pool agree, between collections: every entry in use
  * holds a live key (dead ones were emptied and freed in after_weak [W3])
  * and its slot, which copies it and names it as owner, and which a lookup
  * of its key reaches; the counts add up; the free list holds the rest of
