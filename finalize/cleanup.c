@@ -102,6 +102,9 @@ void wgc__owner_remove(queue_owner *o)
     if (o->sp.sig == 0)
         return; /* never listed: its constructor ran out of memory */
     cleanup_state *c = &o->sp.heap->cleanup;
+    /* [F15] Its neighbours still point at it. */
+    WGC_ASSERT_IN(o->sp.heap, (o->prev ? o->prev->next : c->first) == o &&
+                                  (o->next ? o->next->prev : c->last) == o);
     if (o->prev)
         o->prev->next = o->next;
     else
@@ -270,4 +273,38 @@ size_t wgc_collect_and_cleanup(wgc_heap *heap)
             break;
     }
     return total;
+}
+
+/* ============================================================ checks */
+
+/* [G10] The owners' list, creation order: doubly linked from first to
+ * last over live, listed specials of this heap, each with its queue
+ * protocol; every sequence number handed out is below next_seq [F4].
+ * Each owner's own queue is checked with the specials (its check). */
+bool wgc__cleanup_check(wgc_heap *heap)
+{
+    const cleanup_state *c = &heap->cleanup;
+    const queue_owner *prev = NULL;
+    size_t n = 0, specials = heap->specials.all.count;
+    uint32_t last_index = 0;
+    for (const queue_owner *o = c->first; o; prev = o, o = o->next, n++) {
+        const special *sp = &o->sp;
+        if (n >= specials || o->prev != prev || !o->ops || sp->heap != heap ||
+            !wgc__is_allocated(heap, o) || sp->sig == 0 || sp->sig == WGC_SIG_DEAD ||
+            VEC_AT(&heap->specials.all, special *, sp->index) != sp)
+            return wgc__check_fail(heap, "queue owner %zu (%p): prev %p, expected "
+                                   "%p; or not a live special of this heap [F15]",
+                                   n, (const void *)o,
+                                   n < specials ? (const void *)o->prev : NULL,
+                                   (const void *)prev);
+        if (n && sp->index <= last_index)
+            return wgc__check_fail(heap, "queue owner %zu (%p): special %u after %u, "
+                                   "not in creation order [F4]", n, (const void *)o,
+                                   sp->index, last_index);
+        last_index = sp->index;
+    }
+    if (c->last != prev)
+        return wgc__check_fail(heap, "queue owners: last %p, the list ends at %p",
+                               (const void *)c->last, (const void *)prev);
+    return true;
 }

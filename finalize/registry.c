@@ -94,6 +94,7 @@ static void token_unlink(wgc_registry *r, uint32_t i)
 static void queue_unlink(wgc_registry *r, uint32_t i)
 {
     cell *c = &r->cells[i];
+    WGC_ASSERT(c->state == CELL_QUEUED && r->q.pending > 0); /* [F4] */
     if (c->prev != NIL)
         r->cells[c->prev].next = c->next;
     else
@@ -175,6 +176,10 @@ static void cells_compact(wgc_registry *r)
 static void queue_cell(wgc_heap *heap, wgc_registry *r, uint32_t i)
 {
     cell *c = &r->cells[i];
+    /* [F14] Queued once, in registration order: after the queue's last. */
+    WGC_ASSERT_IN(heap, c->state == CELL_LIVE &&
+                            (r->tail == NIL || r->cells[r->tail].seq < c->seq ||
+                             r->cells[r->tail].queued_epoch < heap->epoch));
     c->state = CELL_QUEUED;
     c->queued_epoch = heap->epoch;
     c->prev = r->tail;
@@ -291,7 +296,84 @@ static int deliver(queue_owner *o, void *unused)
     return result;
 }
 
-static const special_ops registry_ops = {after_weak};
+/* ============================================================ checks */
+
+/* [G10] A registry's cells and queue, between collections: the counts
+ * match the cells, a target only for a LIVE cell [F14], cells in seq
+ * order [F14], the queue doubly linked over exactly the QUEUED cells, with
+ * `pending` of them, in delivery order (epoch, seq) [F4]. */
+static bool registry_check(wgc_heap *heap, const special *sp)
+{
+    const wgc_registry *r = (const wgc_registry *)sp;
+    if (r->used > r->capacity || (r->used && !r->cells))
+        return wgc__check_fail(heap, "registry %p: %u cells used of %u",
+                               (const void *)r, r->used, r->capacity);
+    uint32_t live = 0, traced = 0, queued = 0;
+    uint64_t last_seq = 0;
+    for (uint32_t i = 0; i < r->used; i++) {
+        const cell *c = &r->cells[i];
+        if (c->state > CELL_QUEUED || (r->targets[i] != NULL) != (c->state == CELL_LIVE))
+            return wgc__check_fail(heap, "registry %p: cell %u in state %u has "
+                                   "target %p [F14]", (const void *)r, i,
+                                   c->state, r->targets[i]);
+        if (c->state == CELL_FREE) {
+            if (i < r->first_hole)
+                return wgc__check_fail(heap, "registry %p: hole %u below the "
+                                       "first hole %u", (const void *)r, i,
+                                       r->first_hole);
+            continue;
+        }
+        if (live && c->seq <= last_seq)
+            return wgc__check_fail(heap, "registry %p: cell %u has seq %llu after "
+                                   "%llu [F14]", (const void *)r, i,
+                                   (unsigned long long)c->seq,
+                                   (unsigned long long)last_seq);
+        if (c->seq >= wgc__seq_end(heap))
+            return wgc__check_fail(heap, "registry %p: cell %u has seq %llu, not "
+                                   "handed out yet [F4]", (const void *)r, i,
+                                   (unsigned long long)c->seq);
+        if (c->state == CELL_LIVE && !wgc__is_allocated(heap, r->targets[i]))
+            return wgc__check_fail(heap, "registry %p: cell %u's target %p is not a "
+                                   "live object", (const void *)r, i, r->targets[i]);
+        last_seq = c->seq;
+        live++;
+        traced += c->counted;
+        queued += c->state == CELL_QUEUED;
+    }
+    if (live != r->live || traced != r->traced)
+        return wgc__check_fail(heap, "registry %p: %u live and %u traced cells, "
+                               "counted %u and %u", (const void *)r, live, traced,
+                               r->live, r->traced);
+    uint32_t n = 0, prev = NIL;
+    uint64_t epoch = 0, seq = 0;
+    for (uint32_t i = r->head; i != NIL; prev = i, i = r->cells[i].next, n++) {
+        const cell *c = i < r->used ? &r->cells[i] : NULL;
+        if (!c || n >= queued || c->state != CELL_QUEUED || c->prev != prev)
+            return wgc__check_fail(heap, "registry %p: queue entry %u is cell %u "
+                                   "(of %u), state %u, prev %u (expected %u)",
+                                   (const void *)r, n, i, r->used,
+                                   c ? c->state : 0u, c ? c->prev : 0u, prev);
+        if (n && (c->queued_epoch < epoch ||
+                  (c->queued_epoch == epoch && c->seq <= seq)))
+            return wgc__check_fail(heap, "registry %p: queue entry %u (cell %u) "
+                                   "has key (%llu, %llu) after (%llu, %llu) [F4]",
+                                   (const void *)r, n, i,
+                                   (unsigned long long)c->queued_epoch,
+                                   (unsigned long long)c->seq,
+                                   (unsigned long long)epoch,
+                                   (unsigned long long)seq);
+        epoch = c->queued_epoch;
+        seq = c->seq;
+    }
+    if (r->tail != prev || n != queued || n != r->q.pending)
+        return wgc__check_fail(heap, "registry %p: queue of %u ending at %u "
+                               "(tail %u), %u cells queued, %zu pending",
+                               (const void *)r, n, prev, r->tail, queued,
+                               r->q.pending);
+    return true;
+}
+
+static const special_ops registry_ops = {after_weak, registry_check};
 static const owner_ops registry_queue = {queue_head, deliver};
 
 /* ================================================================ API */

@@ -68,3 +68,21 @@ void *wgc__addrtable_add(addrtable *t, const void *key)
     *(const void **)item = key;
     return item;
 }
+
+bool wgc__addrtable_check(wgc_heap *heap, const addrtable *t, const char *name,
+                          size_t *live)
+{
+    size_t used = 0, keys = 0;
+    for (size_t i = 0; i < t->capacity; i++) {
+        const void *key = wgc__addrtable_key(wgc__addrtable_at(t, i));
+        used += key != NULL;
+        keys += key != NULL && key != ADDR_GONE;
+    }
+    *live = keys;
+    if (used != t->used || t->used * 2 > t->capacity ||
+        (t->capacity & (t->capacity - 1)))
+        return wgc__check_fail(heap, "%s %p: %zu slots used of %zu, counted %zu",
+                               name, (const void *)t->items, used, t->capacity,
+                               t->used);
+    return true;
+}

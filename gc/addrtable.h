@@ -91,4 +91,9 @@ static inline void wgc__addrtable_remove_at(void *item)
     *(const void **)item = ADDR_GONE;
 }
 
+/* [G10] Its count of used slots is exact and the load at most 1/2; *live
+ * gets the keys it holds.  `name` is for the report (wgc__check_fail). */
+bool wgc__addrtable_check(wgc_heap *heap, const addrtable *t, const char *name,
+                          size_t *live);
+
 #endif

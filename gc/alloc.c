@@ -229,6 +229,11 @@ void wgc__space_sweep_done(wgc_heap *heap, bool swept_all)
 
 static void claim_run(wgc_heap *heap, allocator *a)
 {
+    /* [G3] A run is free cells of its page, from a cell start. */
+    WGC_ASSERT_IN(heap, a->current && a->run->cursor >= first_cell(a->current) &&
+                            a->run->limit <= cells_end(a->current) &&
+                            (size_t)(a->run->cursor - first_cell(a->current)) %
+                                    a->cell_size == 0);
     size_t bytes = (size_t)(a->run->limit - a->run->cursor);
     if (heap->config.auto_collect) {
         size_t left = heap->charged < heap->budget ? heap->budget - heap->charged : 0;
@@ -545,4 +550,110 @@ void wgc__explain_slot(const wgc_heap *heap, const void *holder, const void *slo
         snprintf(buf, len, "a slot at %p, outside the object of type %s (%p) "
                            "whose trace reported it", slot, type_of(holder)->name,
                  holder);
+}
+
+/* ================================================================ checks */
+
+/* [G10] One page of allocator a: its header says what a allocates, its
+ * counts match its bitmap, marks sit on cell starts, its frontier on a
+ * cell boundary inside its cells [G3].  Its touched flag is checked
+ * against space.touched by the caller [Y5]. */
+static bool page_check(wgc_heap *heap, const allocator *a, const page *p)
+{
+    uint32_t count = (uint32_t)((WGC_PAGE_SIZE - WGC_PAGE_FIRST_CELL) / a->cell_size);
+    if (p->s.kind != SPAN_SMALL || p->s.owner != ~(uintptr_t)heap ||
+        p->s.atomic != a->atomic || p->class_index != a->class_index ||
+        p->cell_size != a->cell_size || p->cell_count != count)
+        return wgc__check_fail(heap, "page %p: kind %#x, %s heap, atomic %u, "
+                               "class %u, cells %u of %u bytes; its allocator: "
+                               "atomic %u, class %u, %u cells of %u bytes",
+                               (void *)p, p->s.kind,
+                               p->s.owner == ~(uintptr_t)heap ? "this" : "another",
+                               p->s.atomic, p->class_index, p->cell_count,
+                               p->cell_size, a->atomic, a->class_index, count,
+                               a->cell_size);
+    if (!wgc__span_known(heap, &p->s))
+        return wgc__check_fail(heap, "page %p: missing from the page table",
+                               (void *)p);
+    const char *frontier = page_frontier(a, p);
+    size_t into = (size_t)(frontier - first_cell(p));
+    if (frontier < first_cell(p) || frontier > cells_end(p) || into % p->cell_size)
+        return wgc__check_fail(heap, "page %p: frontier %p is not a cell boundary "
+                               "in [%p, %p] [G3]", (void *)p, (const void *)frontier,
+                               (void *)first_cell(p), (void *)cells_end(p));
+    uint32_t marked = 0;
+    for (size_t w = 0; w < WGC_BITMAP_WORDS; w++) {
+        for (uint64_t bits = p->marks[heap->alloc_bits][w]; bits; bits &= bits - 1) {
+            size_t g = w * 64 + (size_t)__builtin_ctzll(bits);
+            const char *cell = (const char *)p + g * WGC_GRANULE - WGC_HEADER_SIZE;
+            if (cell < first_cell(p) || cell >= cells_end(p) ||
+                (size_t)(cell - first_cell(p)) % p->cell_size)
+                return wgc__check_fail(heap, "page %p: granule %zu is marked, "
+                                       "not a cell start [G3]", (void *)p, g);
+            marked++;
+        }
+    }
+    if (heap->stats.collections && marked != p->live_cells)
+        return wgc__check_fail(heap, "page %p: counts %u live cells, its bitmap %u",
+                               (void *)p, p->live_cells, marked);
+    return true;
+}
+
+/* [G10] Every allocator, its run and its pages; the page count. */
+bool wgc__space_check(wgc_heap *heap)
+{
+    space *sp = &heap->space;
+    size_t pages = 0, touched = 0;
+    SPACE_EACH_ALLOCATOR(sp, a) {
+        unsigned atomic = (unsigned)(a >= &sp->allocators[1][0]);
+        unsigned c = (unsigned)(a - &sp->allocators[atomic][0]);
+        if (a->atomic != atomic || a->class_index != c ||
+            a->cell_size != wgc_class_cell_(c) || a->run != &heap->pub.runs[atomic][c])
+            return wgc__check_fail(heap, "allocator [%u][%u]: atomic %u, class %u, "
+                                   "cell size %u (class size %zu)", atomic, c,
+                                   a->atomic, a->class_index, a->cell_size,
+                                   (size_t)wgc_class_cell_(c));
+        bool current_seen = a->current == NULL, next_seen = a->next_page == NULL;
+        for (page *p = a->pages; p; p = p->next) {
+            if (!page_check(heap, a, p))
+                return false;
+            current_seen |= p == a->current;
+            next_seen |= p == a->next_page;
+            touched += p->touched;
+            if (++pages > sp->page_count)
+                return wgc__check_fail(heap, "allocator [%u][%u]: more pages than "
+                                       "the %zu counted (a cycle?)", atomic, c,
+                                       sp->page_count);
+        }
+        const wgc_run_ *r = a->run;
+        bool run_ok = a->current ? r->cursor <= r->limit &&
+                                       r->cursor >= first_cell(a->current) &&
+                                       r->limit <= cells_end(a->current)
+                                 : r->cursor == r->limit;
+        if (!current_seen || !next_seen || !run_ok)
+            return wgc__check_fail(heap, "allocator [%u][%u]: current page %p%s, "
+                                   "next page %p%s, run [%p, %p)", atomic, c,
+                                   (void *)a->current, current_seen ? "" : " not its own",
+                                   (void *)a->next_page, next_seen ? "" : " not its own",
+                                   (void *)r->cursor, (void *)r->limit);
+    }
+    if (pages + sp->free_page_count != sp->page_count)
+        return wgc__check_fail(heap, "space: %zu pages in allocators and %zu pooled, "
+                               "counted %zu", pages, sp->free_page_count,
+                               sp->page_count);
+    /* [Y5] The touched pages are the listed ones: each listed page is
+     * flagged, and as many are flagged as listed (a page is listed once,
+     * when its flag is set). */
+    for (size_t i = 0; i < sp->touched.count; i++) {
+        page *p = VEC_AT(&sp->touched, page *, i);
+        if (!wgc__span_known(heap, &p->s) || p->s.kind != SPAN_SMALL || !p->touched)
+            return wgc__check_fail(heap, "space.touched[%zu]: page %p %s [Y5]", i,
+                                   (void *)p, p->s.kind != SPAN_SMALL || !wgc__span_known(heap, &p->s)
+                                                  ? "is not a page of the heap"
+                                                  : "has its touched flag clear");
+    }
+    if (!sp->touched_overflow && touched != sp->touched.count)
+        return wgc__check_fail(heap, "space: %zu pages flagged touched, %zu listed "
+                               "in space.touched [Y5]", touched, sp->touched.count);
+    return true;
 }

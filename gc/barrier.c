@@ -34,10 +34,35 @@ void (wgc_write_barrier)(wgc_heap *heap, void *obj)
     /* [Y2] Remembered once: the bit stays clear until the next collection
      * has scanned it.  Without room in the set the bit is cleared anyway
      * and the next collection is a major one, which needs no set. */
+    WGC_ASSERT_IN(heap, heap->generational); /* only that mode sets the bit */
     *header &= ~WGC_HEADER_BARRIER_;
     void **slot = wgc__vec_push(heap, &heap->remembered);
     if (slot)
         *slot = obj;
     else
         heap->remembered_overflow = true;
+}
+
+/* [G10] The remembered set, between collections: empty in the full-heap
+ * mode; in the generational one, old (marked) live objects whose barrier
+ * bit is clear, remembered once each [Y2]. */
+bool wgc__remembered_check(wgc_heap *heap)
+{
+    const vec *rs = &heap->remembered;
+    if (!heap->generational && (rs->count || heap->remembered_overflow))
+        return wgc__check_fail(heap, "remembered set: %zu objects (overflow %d) "
+                               "in the full-heap mode [Y2]", rs->count,
+                               heap->remembered_overflow);
+    for (size_t i = 0; i < rs->count; i++) {
+        void *obj = VEC_AT(rs, void *, i);
+        if (!wgc__is_allocated(heap, obj) || !is_marked(heap, obj))
+            return wgc__check_fail(heap, "remembered object %zu (%p) is not %s [Y2]",
+                                   i, obj, wgc__is_allocated(heap, obj)
+                                               ? "old (marked)" : "a live object");
+        if (*header_of(obj) & WGC_HEADER_BARRIER_)
+            return wgc__check_fail(heap, "remembered object %zu (%p, %s) has its "
+                                   "barrier bit set [Y2]", i, obj,
+                                   type_of(obj)->name ? type_of(obj)->name : "?");
+    }
+    return true;
 }

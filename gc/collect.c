@@ -412,6 +412,9 @@ static const struct {
 static cycle_phase step(wgc_heap *heap)
 {
     cycle_phase now = heap->cycle.phase;
+    /* [C3] One phase at a time, from outside any user code [G5]. */
+    WGC_ASSERT_IN(heap, now > CYCLE_IDLE && now < CYCLE_PHASES);
+    WGC_ASSERT_IN(heap, heap->callback == CALLBACK_NONE);
     heap->callback = phases[now].user;
     cycle_phase next = phases[now].run(heap);
     if (!wgc__frames_check(heap, heap->cycle.frames))

@@ -75,6 +75,56 @@ void wgc__misuse(const wgc_heap *heap, const char *fmt, ...)
 #endif
 }
 
+/* =========================================================== checks [G9] */
+
+_Noreturn void wgc__assert_fail(const wgc_heap *heap, const char *file, int line,
+                                const char *cond)
+{
+    wgc__log(heap, WGC_LOG_MISUSE, "assertion failed: %s:%d: %s", file, line, cond);
+    abort();
+}
+
+bool wgc__check_fail(const wgc_heap *heap, const char *fmt, ...)
+{
+    char what[448];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    wgc__log(heap, WGC_LOG_MISUSE, "check: %s", what);
+    return false;
+}
+
+/* [G10] The heap's own fields, between collections. */
+bool wgc__heap_check(wgc_heap *heap)
+{
+    if (heap->pub.sig != WGC_SIG_HEAP)
+        return wgc__check_fail(heap, "heap %p: signature %#x", (void *)heap,
+                               (unsigned)heap->pub.sig);
+    if (heap->cycle.phase != CYCLE_IDLE)
+        return wgc__check_fail(heap, "heap %p: cycle phase %d between collections",
+                               (void *)heap, (int)heap->cycle.phase);
+    if (heap->alloc_bits != mark_bits(heap))
+        return wgc__check_fail(heap, "heap %p: allocation bitmap %u, the last "
+                               "collection marked in %u [G3]", (void *)heap,
+                               heap->alloc_bits, mark_bits(heap));
+    const vec *d = &heap->destructibles;
+    if (heap->destructibles_old > d->count)
+        return wgc__check_fail(heap, "heap %p: %zu old destructibles of %zu [Y5]",
+                               (void *)heap, heap->destructibles_old, d->count);
+    for (size_t i = 0; i < d->count; i++) {
+        void *obj = VEC_AT(d, void *, i);
+        if (!wgc__is_allocated(heap, obj))
+            return wgc__check_fail(heap, "heap %p: destructible %zu (%p) is not "
+                                   "a live object", (void *)heap, i, obj);
+        if (!type_of(obj)->destroy)
+            return wgc__check_fail(heap, "heap %p: destructible %zu (%p, %s) has "
+                                   "no destructor", (void *)heap, i, obj,
+                                   type_of(obj)->name ? type_of(obj)->name : "?");
+    }
+    return true;
+}
+
 bool wgc__bad_heap(const wgc_heap *heap)
 {
     if (heap->pub.sig == WGC_SIG_DEAD)

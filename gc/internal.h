@@ -25,6 +25,7 @@
 #include "gc/roots.h"
 #include "finalize/heap_part.h"
 #include "gc/hash.h"
+#include "gc/check.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -444,6 +444,39 @@ void wgc__mark_converge(wgc_heap *heap)
         if (!t->overflow && marked_count(heap) == before)
             break;
     }
+    /* [M1] Converged: nothing marked is left unscanned. */
+    WGC_ASSERT_IN(heap, t->sp == t->base && !t->overflow);
     heap->stats.ephemerons_resolved += t->ephemerons_resolved;
     t->ephemerons_resolved = 0;
+}
+
+/* [G10] Between collections the trace state is empty: no work left on the
+ * worklist [M1], no weak slot or ephemeron recorded [M2] [M3], no
+ * overflow pending, every span's ephemeron heads given back. */
+bool wgc__trace_check(wgc_heap *heap)
+{
+    const trace_state *ts = &heap->trace;
+    const tracer *t = &ts->marker;
+    if (t->v.heap != heap || t->v.ops != &wgc__mark_ops)
+        return wgc__check_fail(heap, "marker %p: visitor of heap %p, ops %p",
+                               (const void *)t, (void *)t->v.heap,
+                               (const void *)t->v.ops);
+    if (t->sp != t->base || (t->stack && t->stack->below) || t->overflow)
+        return wgc__check_fail(heap, "marker %p: worklist not empty between "
+                               "collections (%zu in its top segment, %s below, "
+                               "overflow %d) [M1]", (const void *)t,
+                               (size_t)(t->sp - t->base),
+                               t->stack && t->stack->below ? "segments" : "none",
+                               t->overflow);
+    if (ts->weak_records.count || ts->weak_slots.count || ts->weak_overflow)
+        return wgc__check_fail(heap, "trace state: %zu weak records, %zu weak "
+                               "slots, overflow %d left from the last collection "
+                               "[M3]", ts->weak_records.count, ts->weak_slots.count,
+                               ts->weak_overflow);
+    if (ts->ephemerons.count || ts->ephemeron_spans.count || ts->ephemeron_overflow)
+        return wgc__check_fail(heap, "trace state: %zu ephemerons, %zu spans with "
+                               "heads, overflow %d left from the last collection "
+                               "[M2]", ts->ephemerons.count,
+                               ts->ephemeron_spans.count, ts->ephemeron_overflow);
+    return true;
 }

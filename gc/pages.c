@@ -318,3 +318,52 @@ void wgc__space_free(wgc_heap *heap)
     wgc__addrtable_free(&sp->page_table);
     wgc__vec_free(&sp->touched);
 }
+
+/* ================================================================ checks */
+
+/* [G10] The page table holds exactly the spans in use or pooled; the pool
+ * and the large-object list are well linked and add up. */
+bool wgc__page_table_check(wgc_heap *heap)
+{
+    space *sp = &heap->space;
+    size_t live;
+    if (!wgc__addrtable_check(heap, &sp->page_table, "page table", &live))
+        return false;
+    size_t pooled = 0;
+    for (page *p = sp->free_pages; p; p = p->next, pooled++) {
+        if (pooled >= sp->page_count || !wgc__span_known(heap, &p->s))
+            return wgc__check_fail(heap, "free page pool: page %p (number %zu "
+                                   "of %zu) %s", (void *)p, pooled,
+                                   sp->free_page_count,
+                                   pooled >= sp->page_count ? "past the page count"
+                                                            : "missing from the page table");
+    }
+    if (pooled != sp->free_page_count)
+        return wgc__check_fail(heap, "free page pool: %zu pages, counted %zu",
+                               pooled, sp->free_page_count);
+    size_t larges = 0, bytes = 0;
+    bool old_seen = sp->large_old == NULL;
+    for (large *l = sp->large_objects, *prev = NULL; l; prev = l, l = l->next) {
+        if (l->s.kind != SPAN_LARGE || l->s.owner != ~(uintptr_t)heap ||
+            l->prev != prev || !wgc__span_known(heap, &l->s))
+            return wgc__check_fail(heap, "large object %p: kind %#x, owner %s, "
+                                   "prev %p (expected %p), %sin the page table",
+                                   (void *)l, l->s.kind,
+                                   l->s.owner == ~(uintptr_t)heap ? "this heap" : "another",
+                                   (void *)l->prev, (void *)prev,
+                                   wgc__span_known(heap, &l->s) ? "" : "not ");
+        old_seen |= l == sp->large_old;
+        larges++;
+        bytes += l->map_size;
+    }
+    if (bytes != sp->large_bytes)
+        return wgc__check_fail(heap, "large objects: %zu bytes mapped, counted %zu",
+                               bytes, sp->large_bytes);
+    if (!old_seen)
+        return wgc__check_fail(heap, "large objects: large_old %p is not in the "
+                               "list [Y5]", (void *)sp->large_old);
+    if (live != sp->page_count + larges)
+        return wgc__check_fail(heap, "page table: %zu spans, but %zu pages and %zu "
+                               "large objects", live, sp->page_count, larges);
+    return true;
+}

@@ -163,6 +163,9 @@ void wgc_root_free(wgc_root *root)
     if (!s || !wgc__enter(slot_heap(s)))
         return; /* [G5] (refused: WGC_EREENTRY) */
     wgc_heap *heap = slot_heap(s);
+    /* [H1] A live slot is linked where its neighbours say. */
+    WGC_ASSERT_IN(heap, (s->prev ? s->prev->next : heap->roots.first) == s &&
+                            (s->next ? s->next->prev : heap->roots.last) == s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -372,4 +375,57 @@ void wgc__roots_each(wgc_heap *heap,
             fn(arg, WGC_ROOT_FRAME, index, i, f->slots[i]);
     for (size_t i = 0; i < rs->kept.count; i++)
         fn(arg, WGC_ROOT_KEPT, i, 0, &VEC_AT(&rs->kept, void *, i));
+}
+
+/* ================================================================= checks */
+
+/* [G10] The handles' live list is doubly linked in order and every slot on
+ * it holds its own live token [H2] and NULL or a live object; every free
+ * slot's token is marked free; live and free slots fill the slabs [H1];
+ * the kept list holds live objects with their kept bit [W6]. */
+bool wgc__roots_check(wgc_heap *heap)
+{
+    root_set *rs = &heap->roots;
+    size_t live = 0, free_slots = 0, slabs = 0;
+    for (root_slab *slab = rs->slabs; slab; slab = slab->next, slabs++)
+        if (slab->heap != heap)
+            return wgc__check_fail(heap, "root slab %p: of heap %p",
+                                   (void *)slab, (void *)slab->heap);
+    root_slot *prev = NULL;
+    for (root_slot *s = rs->first; s; prev = s, s = s->next, live++) {
+        if (live >= slabs * (SLAB_SLOTS - 1) || slot_heap(s) != heap ||
+            s->prev != prev)
+            return wgc__check_fail(heap, "root slot %p (handle %zu): prev %p, "
+                                   "expected %p, or not in this heap's slabs",
+                                   (void *)s, live, (void *)s->prev, (void *)prev);
+        if ((s->handle & 1) || slot_of((const wgc_root *)s->handle) != s)
+            return wgc__check_fail(heap, "root slot %p (handle %zu): token %p "
+                                   "is not a live handle of this slot [H2]",
+                                   (void *)s, live, (void *)s->handle);
+        if (s->object && !wgc__is_allocated(heap, s->object))
+            return wgc__check_fail(heap, "root slot %p (handle %zu): holds %p, "
+                                   "not a live object", (void *)s, live, s->object);
+    }
+    if (rs->last != prev)
+        return wgc__check_fail(heap, "root set: last handle %p, the list ends at %p",
+                               (void *)rs->last, (void *)prev);
+    for (root_slot *s = rs->free; s; s = s->next, free_slots++) {
+        if (live + free_slots >= slabs * (SLAB_SLOTS - 1) || slot_heap(s) != heap ||
+            !(s->handle & 1) || s->object)
+            return wgc__check_fail(heap, "free root slot %p: token %p, object %p, "
+                                   "or not in this heap's slabs", (void *)s,
+                                   (void *)s->handle, s->object);
+    }
+    if (live + free_slots != slabs * (SLAB_SLOTS - 1))
+        return wgc__check_fail(heap, "root set: %zu live and %zu free slots in %zu "
+                               "slabs of %zu [H1]", live, free_slots, slabs,
+                               (size_t)(SLAB_SLOTS - 1));
+    for (size_t i = 0; i < rs->kept.count; i++) {
+        void *obj = VEC_AT(&rs->kept, void *, i);
+        if (!wgc__is_allocated(heap, obj) || !(*header_of(obj) & WGC_HEADER_KEPT))
+            return wgc__check_fail(heap, "kept object %zu (%p): %s [W6]", i, obj,
+                                   wgc__is_allocated(heap, obj) ? "its kept bit is clear"
+                                                                : "not a live object");
+    }
+    return true;
 }

@@ -34,6 +34,9 @@ void wgc__special_remove(special *sp)
 {
     if (sp->sig == 0)
         return; /* never listed: its constructor ran out of memory */
+    /* [G7] Listed once, where its index says. */
+    WGC_ASSERT_IN(sp->heap, sp->sig != WGC_SIG_DEAD &&
+                                VEC_AT(&sp->heap->specials.all, special *, sp->index) == sp);
     VEC_AT(&sp->heap->specials.all, special *, sp->index) = NULL;
     sp->sig = WGC_SIG_DEAD;
 }
@@ -60,4 +63,27 @@ void wgc__specials_compact(wgc_heap *heap)
         items[kept++] = items[i];
     }
     all->count = kept;
+}
+
+/* [G10] Between collections the list is compact (the sweep closed its
+ * holes), each special knows its place and heap, is signed and live, and
+ * its own check holds. */
+bool wgc__specials_check(wgc_heap *heap)
+{
+    vec *all = &heap->specials.all;
+    for (size_t i = 0; i < all->count; i++) {
+        special *sp = VEC_AT(all, special *, i);
+        if (!sp)
+            return wgc__check_fail(heap, "special %zu of %zu: a hole between "
+                                   "collections [G7]", i, all->count);
+        if (sp->index != i || sp->heap != heap || sp->sig == 0 ||
+            sp->sig == WGC_SIG_DEAD || !sp->ops || !wgc__is_allocated(heap, sp))
+            return wgc__check_fail(heap, "special %zu (%p): index %u, heap %p, "
+                                   "signature %#x, %s [G7]", i, (void *)sp,
+                                   sp->index, (void *)sp->heap, (unsigned)sp->sig,
+                                   wgc__is_allocated(heap, sp) ? "live" : "not a live object");
+        if (sp->ops->check && !sp->ops->check(heap, sp))
+            return false;
+    }
+    return true;
 }

@@ -17,6 +17,9 @@ typedef struct special special;
 typedef struct special_ops {
     /* After weak slots are cleared, for a special that survived [W3]. */
     void (*after_weak)(wgc_heap *heap, special *sp);
+    /* [G10] The special's own structure, between collections: true if it
+     * holds, else reports the first problem (wgc__check_fail). */
+    bool (*check)(wgc_heap *heap, const special *sp);
 } special_ops;
 struct special {
     uint32_t sig;

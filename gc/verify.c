@@ -1,10 +1,10 @@
 /*
- * gc/verify.c -- the heap verifier: every slot of every live object points
- * at NULL or a live object, and the page accounting adds up.
+ * gc/verify.c -- the heap verifier [G10]: every structure's check (each in
+ * the module that owns the structure, gc/check.h), then every slot of
+ * every live object points at NULL or a live object.
  */
 #include "gc/internal.h"
 
-#include <stdio.h>
 
 typedef struct verify_state {
     wgc_visitor v;            /* first: the visitor handed to callbacks */
@@ -45,9 +45,9 @@ static void verify_slot(wgc_visitor *v, void *slot, const char *kind)
         char where[160], what[160];
         wgc__explain_slot(v->heap, st->object, slot, where, sizeof where);
         wgc__explain_target(v->heap, target, what, sizeof what);
-        fprintf(stderr, "wgc: verify: %s slot: %s points at %p, not a live "
-                "object: %s; likely a missing root (or a missing write "
-                "barrier)\n", kind, where, target, what);
+        wgc__check_fail(v->heap, "%s slot: %s points at %p, not a live "
+                        "object: %s; likely a missing root (or a missing write "
+                        "barrier)", kind, where, target, what);
     }
 }
 
@@ -92,20 +92,19 @@ static void verify_object(wgc_heap *heap, void *obj, void *arg)
     const wgc_type *t = type_of(obj);
     if (!t) {
         if (st->bad++ == 0)
-            fprintf(stderr, "wgc: verify: object %p has no type\n", obj);
+            wgc__check_fail(heap, "object %p has no type", obj);
         return;
     }
     if (t->size && t->size(obj) > wgc_size_of(obj)) {
         if (st->bad++ == 0)
-            fprintf(stderr, "wgc: verify: object %p (%s) says it uses %zu bytes "
-                    "of %zu\n", obj, t->name, t->size(obj), wgc_size_of(obj));
+            wgc__check_fail(heap, "object %p (%s) says it uses %zu bytes of %zu",
+                            obj, t->name, t->size(obj), wgc_size_of(obj));
     }
     if (!wgc_type_pointer_free_(t)) {
         st->object = obj;
         wgc__trace_object(obj, &st->v);
         st->object = NULL;
     }
-    (void)heap;
 }
 
 static void verify_old(wgc_heap *heap, void *obj, void *arg)
@@ -136,10 +135,28 @@ bool wgc_debug_checks_enabled(void)
     return WGC_DEBUG_CHECKS;
 }
 
+/* The structures, each by its owner's check, in an order where a check
+ * relies only on structures checked before it: the space first (every
+ * later check asks whether an address is a live object). */
+static bool (*const structure_checks[])(wgc_heap *) = {
+    wgc__heap_check,
+    wgc__page_table_check,
+    wgc__space_check,
+    wgc__trace_check,
+    wgc__roots_check,
+    wgc__remembered_check,
+    wgc__specials_check,  /* weak maps, registries and groups, their queues */
+    wgc__cleanup_check,   /* the queue owners' list */
+};
+
 bool wgc_debug_verify(wgc_heap *heap)
 {
     if (!wgc__enter(heap))
         return false;
+    /* A broken structure stops the walk: the slot walk would follow it. */
+    for (size_t i = 0; i < sizeof structure_checks / sizeof *structure_checks; i++)
+        if (!structure_checks[i](heap))
+            return false;
     verify_state st = {.v = {heap, &verify_ops}};
     heap->callback = CALLBACK_TRACE; /* trace callbacks run */
     wgc__roots_trace(heap, &st.v);
@@ -147,18 +164,5 @@ bool wgc_debug_verify(wgc_heap *heap)
     heap->callback = CALLBACK_NONE;
     if (!wgc__verify_barrier(heap))
         st.bad++;
-    heap->callback = CALLBACK_TRACE;
-
-    SPACE_EACH_PAGE(&heap->space, it) {
-        page *p = it.p;
-        uint32_t marked = page_marked_cells(p, heap->alloc_bits);
-        if (heap->stats.collections && marked != p->live_cells && st.bad++ == 0)
-            fprintf(stderr, "wgc: verify: page %p counts %u live cells, "
-                    "its bitmap %u\n", (void *)p, p->live_cells, marked);
-        if (!wgc__span_known(heap, &p->s) && st.bad++ == 0)
-            fprintf(stderr, "wgc: verify: page %p missing from the page "
-                    "table\n", (void *)p);
-    }
-    heap->callback = CALLBACK_NONE;
     return st.bad == 0;
 }

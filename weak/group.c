@@ -13,6 +13,7 @@
 
 static void append(wgc_group *g, group_ref *r)
 {
+    WGC_ASSERT(!(r->ref.flags & REF_QUEUED) && r->group == g); /* [W7] */
     r->prev = g->tail;
     r->next = NULL;
     if (g->tail)
@@ -131,7 +132,45 @@ static int deliver(queue_owner *o, void *arg)
     return m ? deliver_with(g, m->fn, m->user) : deliver_with(g, g->executor, g->user);
 }
 
-static const special_ops group_ops = {NULL}; /* nothing after weak clearing */
+/* [G10] A group's queue, between collections: doubly linked from head to
+ * tail over live refs of this group flagged queued, target cleared [W7],
+ * `pending` of them, in delivery order (epoch, seq) [F4]. */
+static bool group_check(wgc_heap *heap, const special *sp)
+{
+    const wgc_group *g = (const wgc_group *)sp;
+    size_t n = 0;
+    const group_ref *prev = NULL;
+    uint64_t epoch = 0, seq = 0;
+    for (const group_ref *r = g->head; r; prev = r, r = r->next, n++) {
+        if (n >= g->q.pending || !wgc__is_allocated(heap, r) ||
+            type_of(r) != &wgc__group_ref_type || r->prev != prev ||
+            r->group != g || !(r->ref.flags & REF_QUEUED) || r->ref.target)
+            return wgc__check_fail(heap, "group %p: queue entry %zu (%p, of %zu "
+                                   "pending) is not a queued ref of this group "
+                                   "whose target died, or prev is %p, expected %p "
+                                   "[W7]", (const void *)g, n, (const void *)r,
+                                   g->q.pending,
+                                   n < g->q.pending && wgc__is_allocated(heap, r)
+                                       ? (const void *)r->prev : NULL,
+                                   (const void *)prev);
+        if (n && (r->queued_epoch < epoch || (r->queued_epoch == epoch && r->seq <= seq)))
+            return wgc__check_fail(heap, "group %p: queue entry %zu (%p) has key "
+                                   "(%llu, %llu) after (%llu, %llu) [F4]",
+                                   (const void *)g, n, (const void *)r,
+                                   (unsigned long long)r->queued_epoch,
+                                   (unsigned long long)r->seq,
+                                   (unsigned long long)epoch, (unsigned long long)seq);
+        epoch = r->queued_epoch;
+        seq = r->seq;
+    }
+    if (g->tail != prev || n != g->q.pending)
+        return wgc__check_fail(heap, "group %p: queue of %zu ending at %p (tail %p), "
+                               "%zu pending", (const void *)g, n, (const void *)prev,
+                               (const void *)g->tail, g->q.pending);
+    return true;
+}
+
+static const special_ops group_ops = {NULL, group_check}; /* nothing after weak clearing */
 static const owner_ops group_queue = {queue_head, deliver};
 
 /* ================================================================ API */

@@ -64,6 +64,36 @@ static inline void wgc__group_ref_release(group_ref *r)
     r->ref.flags &= ~(uintptr_t)REF_HOLDINGS_TRACED;
 }
 
+/* The weak map's layout (weak/weakmap.c explains it), here for the
+ * white-box tests of its check [G10]. */
+#define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
+typedef struct wm_entry {
+    void *key;               /* NULL: free, or emptied by a collection */
+    void *value;
+    uint32_t slot;           /* its index slot; NIL while free */
+    uint32_t next;           /* the free list */
+} wm_entry;
+
+typedef struct wm_slot {
+    void *key;               /* FREE, NULL (a tombstone), or a key */
+    void *value;
+} wm_slot;
+
+struct wgc_weakmap {
+    special sp;
+    wm_slot *slots;          /* the index: capacity slots */
+    uint32_t *owner;         /* owner[s]: the entry whose copy slot s holds */
+    wm_entry *pool;          /* capacity / 2 entries: used never exceeds it */
+    uint32_t capacity;       /* a power of two, or 0 before the first set */
+    uint32_t count;          /* entries */
+    uint32_t used;           /* slots with copies or tombstones: <= capacity / 2 */
+    uint32_t pool_size;      /* entries in use or on the free list */
+    uint32_t free_list;
+    bool waited;             /* an entry waited in this collection's marking */
+    bool traced;             /* traced since its last after_weak: only then
+                              * can an entry have died [Y5] */
+};
+
 /* White-box, for tests [A1]: the weak map's slots as lookups probe them. */
 typedef struct wgc__probe_shape {
     size_t entries;          /* live entries */

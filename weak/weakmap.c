@@ -23,40 +23,12 @@
  */
 #include "weak/weak_internal.h"
 
-#define WGC_SIG_WEAKMAP 0x574d4150u /* "WMAP" */
 /* Every byte 0x01: an index is made FREE by memset, and no object (16-byte
  * aligned) has this address. */
 #define FREE ((void *)(UINTPTR_MAX / 0xff))
 #define NIL UINT32_MAX
 #define MIN_CAPACITY 16u
 #define MAX_CAPACITY ((uint32_t)1 << 31)
-
-typedef struct entry {
-    void *key;               /* NULL: free, or emptied by a collection */
-    void *value;
-    uint32_t slot;           /* its index slot; NIL while free */
-    uint32_t next;           /* the free list */
-} entry;
-
-typedef struct slot {
-    void *key;               /* FREE, NULL (a tombstone), or a key */
-    void *value;
-} slot;
-
-struct wgc_weakmap {
-    special sp;
-    slot *slots;             /* the index: capacity slots */
-    uint32_t *owner;         /* owner[s]: the entry whose copy slot s holds */
-    entry *pool;             /* capacity / 2 entries: used never exceeds it */
-    uint32_t capacity;       /* a power of two, or 0 before the first set */
-    uint32_t count;          /* entries */
-    uint32_t used;           /* slots with copies or tombstones: <= capacity / 2 */
-    uint32_t pool_size;      /* entries in use or on the free list */
-    uint32_t free_list;
-    bool waited;             /* an entry waited in this collection's marking */
-    bool traced;             /* traced since its last after_weak: only then
-                              * can an entry have died [Y5] */
-};
 
 static inline bool is_key(const void *key)
 {
@@ -88,13 +60,14 @@ static uint32_t capacity_for(uint32_t count)
 }
 
 /* Copies entry `e` (number i of pool) into a FREE slot of the index. */
-static void index_put(slot *slots, uint32_t *owner, uint32_t capacity,
-                      entry *e, uint32_t i)
+static void index_put(wm_slot *slots, uint32_t *owner, uint32_t capacity,
+                      wm_entry *e, uint32_t i)
 {
+    WGC_ASSERT(is_key(e->key));
     size_t s = wgc__addr_hash(e->key, capacity);
     while (slots[s].key != FREE)
         s = (s + 1) & (capacity - 1);
-    slots[s] = (slot){e->key, e->value};
+    slots[s] = (wm_slot){e->key, e->value};
     owner[s] = i;
     e->slot = (uint32_t)s;
 }
@@ -105,9 +78,9 @@ static bool rehash(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
 {
     if (!capacity)
         return false;
-    slot *slots = wgc__malloc(heap, (size_t)capacity * sizeof *slots);
+    wm_slot *slots = wgc__malloc(heap, (size_t)capacity * sizeof *slots);
     uint32_t *owner = slots ? wgc__malloc(heap, (size_t)capacity * sizeof *owner) : NULL;
-    entry *pool = owner ? wgc__malloc(heap, (size_t)capacity / 2 * sizeof *pool) : NULL;
+    wm_entry *pool = owner ? wgc__malloc(heap, (size_t)capacity / 2 * sizeof *pool) : NULL;
     if (!pool) {
         free(slots);
         free(owner);
@@ -118,7 +91,7 @@ static bool rehash(wgc_heap *heap, struct wgc_weakmap *m, uint32_t capacity)
     for (uint32_t i = 0; i < m->pool_size; i++) {
         if (!m->pool[i].key)
             continue;
-        pool[n] = (entry){m->pool[i].key, m->pool[i].value, NIL, NIL};
+        pool[n] = (wm_entry){m->pool[i].key, m->pool[i].value, NIL, NIL};
         index_put(slots, owner, capacity, &pool[n], n);
         n++;
     }
@@ -163,7 +136,7 @@ static void after_weak(wgc_heap *heap, special *sp)
     bool look = m->waited && wgc__entries_died(heap);
     m->waited = false;
     for (uint32_t i = 0; i < m->pool_size; i++) {
-        entry *e = &m->pool[i];
+        wm_entry *e = &m->pool[i];
         if (e->slot == NIL)
             continue;
         if (look && e->key && !is_marked(heap, e->key)) {
@@ -172,8 +145,8 @@ static void after_weak(wgc_heap *heap, special *sp)
         }
         if (e->key)
             continue;
-        m->slots[e->slot] = (slot){NULL, NULL};
-        *e = (entry){NULL, NULL, NIL, m->free_list};
+        m->slots[e->slot] = (wm_slot){NULL, NULL};
+        *e = (wm_entry){NULL, NULL, NIL, m->free_list};
         m->free_list = i;
         m->count--;
     }
@@ -192,7 +165,66 @@ static void destroy_weakmap(void *obj)
 }
 
 static const wgc_type weakmap_type = {.name = "WeakMap", .trace = trace_weakmap, .destroy = destroy_weakmap};
-static const special_ops weakmap_ops = {after_weak};
+/* [G10] Index and pool agree, between collections: every entry in use
+ * holds a live key (dead ones were emptied and freed in after_weak [W3])
+ * and its slot, which copies it and names it as owner, and which a lookup
+ * of its key reaches; the counts add up; the free list holds the rest of
+ * the pool. */
+static bool weakmap_check(wgc_heap *heap, const special *sp)
+{
+    const struct wgc_weakmap *m = (const struct wgc_weakmap *)sp;
+    if (m->capacity & (m->capacity - 1) || m->used > m->capacity / 2 ||
+        m->pool_size > m->capacity / 2 || m->count > m->used)
+        return wgc__check_fail(heap, "weak map %p: capacity %u, %u slots used, "
+                               "%u entries, pool of %u", (const void *)m,
+                               m->capacity, m->used, m->count, m->pool_size);
+    uint32_t entries = 0, used = 0, keys = 0, free_entries = 0;
+    for (uint32_t i = 0; i < m->pool_size; i++) {
+        const wm_entry *e = &m->pool[i];
+        if (e->slot == NIL)
+            continue;
+        entries++;
+        const wm_slot *sl = e->slot < m->capacity ? &m->slots[e->slot] : NULL;
+        if (!sl || m->owner[e->slot] != i || sl->key != e->key || sl->value != e->value)
+            return wgc__check_fail(heap, "weak map %p: entry %u (key %p) and its "
+                                   "index slot %u disagree", (const void *)m, i,
+                                   e->key, e->slot);
+        if (!e->key || !wgc__is_allocated(heap, e->key) ||
+            (e->value && !wgc__is_allocated(heap, e->value)))
+            return wgc__check_fail(heap, "weak map %p: entry %u has key %p, value "
+                                   "%p: not both live objects [W3]", (const void *)m,
+                                   i, e->key, e->value);
+        if (find(m, e->key) != e->slot)
+            return wgc__check_fail(heap, "weak map %p: a lookup of entry %u's key "
+                                   "%p does not reach its slot %u", (const void *)m,
+                                   i, e->key, e->slot);
+    }
+    for (uint32_t s = 0; s < m->capacity; s++) {
+        used += m->slots[s].key != FREE;
+        keys += is_key(m->slots[s].key);
+        if (is_key(m->slots[s].key) &&
+            (m->owner[s] >= m->pool_size || m->pool[m->owner[s]].slot != s))
+            return wgc__check_fail(heap, "weak map %p: slot %u (key %p) names entry "
+                                   "%u, which is not its", (const void *)m, s,
+                                   m->slots[s].key, m->owner[s]);
+    }
+    for (uint32_t i = m->free_list; i != NIL; i = m->pool[i].next, free_entries++)
+        if (i >= m->pool_size || free_entries >= m->pool_size ||
+            m->pool[i].slot != NIL || m->pool[i].key)
+            return wgc__check_fail(heap, "weak map %p: free entry %u is in use, or "
+                                   "past the pool of %u", (const void *)m, i,
+                                   m->pool_size);
+    if (entries != m->count || keys != m->count || used != m->used ||
+        entries + free_entries != m->pool_size)
+        return wgc__check_fail(heap, "weak map %p: %u entries in the pool, %u keys "
+                               "and %u used slots in the index, %u free entries; "
+                               "counted %u entries, %u used, pool of %u",
+                               (const void *)m, entries, keys, used, free_entries,
+                               m->count, m->used, m->pool_size);
+    return true;
+}
+
+static const special_ops weakmap_ops = {after_weak, weakmap_check};
 
 static bool check_map(wgc_heap *heap, const wgc_weakmap *m)
 {
@@ -234,7 +266,7 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
     if (map->capacity) {
         uint32_t mask = map->capacity - 1;
         for (size_t i = wgc__addr_hash(key, map->capacity);; i = (i + 1) & mask) {
-            slot *sl = &map->slots[i];
+            wm_slot *sl = &map->slots[i];
             if (sl->key == key) {
                 sl->value = value;
                 map->pool[map->owner[i]].value = value;
@@ -265,9 +297,9 @@ bool wgc_weakmap_set(wgc_heap *heap, wgc_weakmap *map, void *key, void *value)
         e = map->pool_size++;
     if (map->slots[at].key == FREE)
         map->used++;
-    map->slots[at] = (slot){key, value};
+    map->slots[at] = (wm_slot){key, value};
     map->owner[at] = e;
-    map->pool[e] = (entry){key, value, (uint32_t)at, NIL};
+    map->pool[e] = (wm_entry){key, value, (uint32_t)at, NIL};
     map->count++;
     wgc_write_barrier(heap, map);
     return true;
@@ -292,8 +324,8 @@ bool wgc_weakmap_delete(wgc_heap *heap, wgc_weakmap *map, const void *key)
     if (s == NIL)
         return false;
     uint32_t e = map->owner[s];
-    map->slots[s] = (slot){NULL, NULL};
-    map->pool[e] = (entry){NULL, NULL, NIL, map->free_list};
+    map->slots[s] = (wm_slot){NULL, NULL};
+    map->pool[e] = (wm_entry){NULL, NULL, NIL, map->free_list};
     map->free_list = e;
     map->count--;
     return true;
@@ -317,7 +349,7 @@ void wgc__weakmap_shape(const wgc_weakmap *m, wgc__probe_shape *out)
             continue;
         size_t home = wgc__addr_hash(m->slots[i].key, m->capacity);
         size_t walk = ((i - home) & (m->capacity - 1)) + 1;
-        const entry *e = &m->pool[m->owner[i]];
+        const wm_entry *e = &m->pool[m->owner[i]];
         if (m->owner[i] >= m->pool_size || e->key != m->slots[i].key ||
             e->value != m->slots[i].value || e->slot != i)
             out->mismatches++;

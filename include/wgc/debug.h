@@ -12,11 +12,16 @@
 extern "C" {
 #endif
 
-/* Walks the whole heap and checks its invariants: every live object's
- * strong and weak slots point at NULL or the start of a live object, page
- * accounting adds up, the queues are consistent.  Returns true when all
- * hold; otherwise prints the first broken one to stderr and returns false.
- * Must not be called from inside a collection. */
+/* Checks the heap's invariants: every internal structure first (the page
+ * table and pages with their accounting, allocators, handles, the trace
+ * state, the remembered set, weak maps, and the registries' and groups'
+ * cleanup queues with their delivery order), then every live object's
+ * strong and weak slots point at NULL or the start of a live object.
+ * Returns true when all hold; otherwise reports the first broken one
+ * through config.log (kind WGC_LOG_MISUSE, a message starting "check: "),
+ * or stderr without a log, and returns false.  Available in every build.
+ * Refused (false) from inside a collection (a trace callback, destructor
+ * or hook). */
 WGC_API bool wgc_debug_verify(wgc_heap *heap);
 
 /* Fault injection: makes the `k`-th internal memory request from now (an
