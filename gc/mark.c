@@ -257,8 +257,9 @@ static inline bool page_mark(span *s, size_t marks, void *obj)
         }                                                                    \
     } while (0)
 
-/* A child not on a small page (a large object): mark, out of the loop. */
-__attribute__((noinline)) static void mark_child_slow(tracer *t, void *obj)
+/* A child not on a small page (a large object): mark, out of the loop.
+ * (Debug builds mark through wgc_visit and do not call it.) */
+__attribute__((noinline, unused)) static void mark_child_slow(tracer *t, void *obj)
 {
     mark(t, obj);
 }
@@ -342,7 +343,7 @@ static inline __attribute__((always_inline)) void drain_mode(tracer *t, bool gen
         SYNC_OUT();
         wgc__trace_object(obj, &t->v); /* wgc_visit checks every slot */
         SYNC_IN();
-        (void)small, (void)marks;
+        (void)small, (void)marks, (void)generational;
 #else
         uintptr_t header = *header_of(obj);
         if (WGC_UNLIKELY(header != tc.header)) {
