@@ -15,6 +15,7 @@
  *      trace module tells them apart, and only to inline the marker.
  */
 #include "gc/ephemeron.h"
+#include "gc/sort.h"
 
 /* ============================================================ mark stack */
 
@@ -142,18 +143,16 @@ void wgc__mark_roots(wgc_heap *heap)
     wgc__roots_trace(heap, &t->v);
 }
 
-/* [Y1] A minor collection scans the remembered objects, although they are
- * marked (old): they are the only old objects that may point to young
- * ones [Y3].  Each gets its barrier bit back: after this collection all
- * that it points to is old. */
+WGC_DEFINE_RADIX_SORT(radix_by_address, void *, (uintptr_t)x)
+
 /* Puts the remembered objects in address order: they were remembered in
  * the order the program stored into them, often random, and scanning them
- * so costs a cache miss each (docs/critical-path.md, "Remembered set").
- * An LSD radix sort over the address bits that differ; unsorted when the
- * scratch buffer cannot be had (slower, as correct). */
+ * so costs a cache miss each (docs/critical-path.md, the generational
+ * mode).  A radix sort over the address bits in which they differ;
+ * unsorted when the scratch buffer cannot be had (slower, as correct). */
 static void sort_by_address(wgc_heap *heap, void **items, size_t n)
 {
-    enum { DIGIT = 11, BUCKETS = 1 << DIGIT, SMALL = 4096 };
+    enum { SMALL = 4096 };
     if (n < SMALL)
         return;
     uintptr_t differ = 0;
@@ -163,28 +162,14 @@ static void sort_by_address(wgc_heap *heap, void **items, size_t n)
                          ? wgc__malloc(heap, n * sizeof *scratch) : NULL;
     if (!scratch)
         return;
-    void **from = items, **to = scratch;
-    for (unsigned shift = 4; shift < 64 && (differ >> shift); shift += DIGIT) {
-        size_t count[BUCKETS] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[((uintptr_t)from[i] >> shift) & (BUCKETS - 1)]++;
-        size_t at = 0;
-        for (size_t d = 0; d < BUCKETS; d++) {
-            size_t c = count[d];
-            count[d] = at;
-            at += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            to[count[((uintptr_t)from[i] >> shift) & (BUCKETS - 1)]++] = from[i];
-        void **swap = from;
-        from = to;
-        to = swap;
-    }
-    if (from != items)
-        memcpy(items, from, n * sizeof *items);
+    radix_by_address(items, scratch, n, 4, differ);
     free(scratch);
 }
 
+/* [Y1] A minor collection scans the remembered objects, although they are
+ * marked (old): they are the only old objects that may point to young
+ * ones [Y3].  Each gets its barrier bit back: after this collection all
+ * that it points to is old. */
 void wgc__mark_remembered(wgc_heap *heap)
 {
     tracer *t = &heap->trace.marker;

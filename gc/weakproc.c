@@ -11,6 +11,7 @@
  *      fix-weak instance of the tracer interface [M4] does the same work.
  */
 #include "gc/marker.h"
+#include "gc/sort.h"
 
 void wgc__weak_init(trace_state *ts)
 {
@@ -149,12 +150,13 @@ static int by_seq(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorts records by seq: an LSD radix sort over the bits seq numbers use so
- * far (a collection may notify a million cells), qsort when the scratch
+WGC_DEFINE_RADIX_SORT(radix_by_seq, weak_record, x.seq)
+
+/* Sorts records by seq: a radix sort over the bits seq numbers use so far
+ * (a collection may notify a million cells), qsort when the scratch
  * buffer cannot be had. */
 static void sort_by_seq(wgc_heap *heap, weak_record *records, size_t n)
 {
-    enum { DIGIT = 11, BUCKETS = 1 << DIGIT };
     bool sorted = true;
     for (size_t i = 1; i < n && sorted; i++)
         sorted = records[i - 1].seq <= records[i].seq;
@@ -166,25 +168,7 @@ static void sort_by_seq(wgc_heap *heap, weak_record *records, size_t n)
         qsort(records, n, sizeof *records, by_seq);
         return;
     }
-    weak_record *from = records, *to = scratch;
-    for (unsigned shift = 0; shift < 64 && (wgc__seq_end(heap) >> shift); shift += DIGIT) {
-        size_t count[BUCKETS] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[(from[i].seq >> shift) & (BUCKETS - 1)]++;
-        size_t at = 0;
-        for (size_t d = 0; d < BUCKETS; d++) {
-            size_t c = count[d];
-            count[d] = at;
-            at += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            to[count[(from[i].seq >> shift) & (BUCKETS - 1)]++] = from[i];
-        weak_record *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != records)
-        memcpy(records, from, n * sizeof *records);
+    radix_by_seq(records, scratch, n, 0, wgc__seq_end(heap));
     free(scratch);
 }
 
