@@ -215,7 +215,9 @@ void wgc__space_sweep_done(wgc_heap *heap, bool swept_all)
         p->touched = false;
     }
     t->count = kept;
-    if (sp->touched_overflow || swept_all)
+    bool all = sp->touched_overflow || swept_all;
+    sp->touched_overflow = false; /* before listing again: that may overflow */
+    if (all)
         SPACE_EACH_PAGE(sp, it) {
             it.p->touched = false;
 #if WGC_DEBUG_CHECKS
@@ -223,7 +225,6 @@ void wgc__space_sweep_done(wgc_heap *heap, bool swept_all)
                 note_touched(heap, it.p);
 #endif
         }
-    sp->touched_overflow = false;
     sp->large_old = sp->large_objects;
 }
 
